@@ -1,0 +1,93 @@
+# Finds LibTorch and reports what it can do.
+#
+# Search order:
+#   1. Torch_DIR or CMAKE_PREFIX_PATH (an unpacked official LibTorch),
+#   2. the torch package of a python3 on PATH (torch.utils.cmake_prefix_path),
+#   3. the system (Debian's libtorch-dev).
+# Sets TUTORIAL_TORCH_VERSION, TUTORIAL_WITH_CUDA, TUTORIAL_WITH_NCCL,
+# TUTORIAL_WITH_GLOO and the interface target tutorial::torch.
+
+find_package(Torch CONFIG QUIET
+  NO_SYSTEM_ENVIRONMENT_PATH NO_CMAKE_SYSTEM_PATH NO_CMAKE_PACKAGE_REGISTRY
+  NO_CMAKE_SYSTEM_PACKAGE_REGISTRY)
+set(_torch_origin "Torch_DIR/CMAKE_PREFIX_PATH")
+
+if(NOT Torch_FOUND)
+  find_program(TUTORIAL_PYTHON3 NAMES python3)
+  if(TUTORIAL_PYTHON3)
+    execute_process(
+      COMMAND "${TUTORIAL_PYTHON3}" -c "import torch.utils; print(torch.utils.cmake_prefix_path)"
+      OUTPUT_VARIABLE _torch_python_prefix OUTPUT_STRIP_TRAILING_WHITESPACE
+      RESULT_VARIABLE _torch_python_rc ERROR_QUIET)
+    if(_torch_python_rc EQUAL 0 AND EXISTS "${_torch_python_prefix}/Torch/TorchConfig.cmake")
+      find_package(Torch CONFIG QUIET PATHS "${_torch_python_prefix}" NO_DEFAULT_PATH)
+      set(_torch_origin "python3 torch package (${TUTORIAL_PYTHON3})")
+    endif()
+  endif()
+endif()
+
+if(NOT Torch_FOUND)
+  find_package(Torch CONFIG QUIET)
+  set(_torch_origin "system")
+endif()
+
+if(NOT Torch_FOUND)
+  message(FATAL_ERROR
+    "LibTorch not found. Install Debian's libtorch-dev (scripts/install_deps.sh), "
+    "or pass -DCMAKE_PREFIX_PATH=/path/to/libtorch, or put a python3 with torch on PATH.")
+endif()
+
+set(TUTORIAL_TORCH_VERSION "${Torch_VERSION}")
+if(NOT TUTORIAL_TORCH_VERSION)
+  set(TUTORIAL_TORCH_VERSION "unknown")
+endif()
+if(TUTORIAL_TORCH_VERSION VERSION_LESS 1.13)
+  message(FATAL_ERROR "LibTorch ${TUTORIAL_TORCH_VERSION} is too old: 1.13 or newer is supported")
+endif()
+
+# CUDA: a CUDA LibTorch ships the torch_cuda library.
+set(TUTORIAL_WITH_CUDA OFF)
+if(TARGET torch_cuda OR TORCH_CUDA_LIBRARIES)
+  set(TUTORIAL_WITH_CUDA ON)
+endif()
+
+# Header locations: the include directories torch exports.
+get_target_property(_torch_includes torch INTERFACE_INCLUDE_DIRECTORIES)
+if(NOT _torch_includes)
+  set(_torch_includes ${TORCH_INCLUDE_DIRS})
+endif()
+
+# NCCL: needs a CUDA build and nccl.h (in LibTorch's include dir or the CUDA toolkit).
+set(TUTORIAL_WITH_NCCL OFF)
+if(TUTORIAL_WITH_CUDA)
+  find_path(TUTORIAL_NCCL_INCLUDE_DIR nccl.h
+    HINTS ${_torch_includes} ${CUDAToolkit_INCLUDE_DIRS} $ENV{CUDA_HOME}/include /usr/local/cuda/include)
+  if(TUTORIAL_NCCL_INCLUDE_DIR)
+    set(TUTORIAL_WITH_NCCL ON)
+  endif()
+endif()
+
+# Gloo: pip wheels of torch link Gloo in but do not ship its headers (Debian's
+# libgloo-dev does), so the C++ Gloo backend is available only with them.
+set(TUTORIAL_WITH_GLOO OFF)
+find_path(TUTORIAL_GLOO_INCLUDE_DIR gloo/config.h HINTS ${_torch_includes})
+find_path(TUTORIAL_C10D_GLOO_HEADER_DIR torch/csrc/distributed/c10d/ProcessGroupGloo.hpp
+  HINTS ${_torch_includes})
+if(TUTORIAL_GLOO_INCLUDE_DIR AND TUTORIAL_C10D_GLOO_HEADER_DIR)
+  set(TUTORIAL_WITH_GLOO ON)
+endif()
+
+add_library(tutorial_torch INTERFACE)
+add_library(tutorial::torch ALIAS tutorial_torch)
+target_link_libraries(tutorial_torch INTERFACE ${TORCH_LIBRARIES})
+if(TUTORIAL_WITH_NCCL)
+  target_include_directories(tutorial_torch SYSTEM INTERFACE ${TUTORIAL_NCCL_INCLUDE_DIR})
+endif()
+if(TUTORIAL_WITH_GLOO)
+  target_include_directories(tutorial_torch SYSTEM INTERFACE ${TUTORIAL_GLOO_INCLUDE_DIR})
+endif()
+
+message(STATUS "LibTorch:     ${TUTORIAL_TORCH_VERSION} from ${_torch_origin} (${Torch_DIR})")
+message(STATUS "  CUDA:       ${TUTORIAL_WITH_CUDA}")
+message(STATUS "  NCCL:       ${TUTORIAL_WITH_NCCL}")
+message(STATUS "  Gloo headers: ${TUTORIAL_WITH_GLOO}")

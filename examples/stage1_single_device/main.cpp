@@ -1,0 +1,83 @@
+// Stage 1: training on a single device (one GPU, or the CPU).
+//
+// The C++ counterpart of the tutorial's single-GPU script: Fashion-MNIST, the
+// MLP, SGD, 5 epochs, printing as it prints. Everything shared by the stages
+// lives in src/; what you read here is the training program itself.
+#include "core/console.h"
+#include "core/device.h"
+#include "core/errors.h"
+#include "models/model_factory.h"
+#include "pipeline/batch_loader.h"
+#include "train/checkpoint.h"
+#include "train/command_line.h"
+#include "train/engine.h"
+#include "train/metrics_file.h"
+#include "train/optimizer.h"
+#include "train/run_summary.h"
+#include "train/training_data.h"
+
+#include <filesystem>
+
+using namespace tutorial;
+
+int main(int argc, char* argv[]) {
+  return run_main("stage1_single_device", [&] {
+    auto parsed = parse_command_line(argc, argv, "stage1_single_device",
+                                     "Stage 1: train on a single device (one GPU or the CPU)");
+    if (!parsed) return 0;  // --help
+    const TrainConfig config = *parsed;
+
+    // ---------------------------------------------------------------- device
+    torch::Device device = resolve_device(config.device);
+    configure_cpu_threads(config.threads);
+    torch::manual_seed(config.seed);
+
+    // ------------------------------------------------------------------ data
+    TrainingData data = load_training_data(config);
+    BatchLoader train_dataloader(data.train,
+                                 ShardedSampler(data.train.size(), {/*shuffle=*/true, config.seed}),
+                                 {config.batch_size, /*drop_last=*/false, device,
+                                  /*pin_memory=*/device.is_cuda(), config.prefetch});
+    BatchLoader test_dataloader(data.test,
+                                ShardedSampler(data.test.size(), {/*shuffle=*/false}),
+                                {config.batch_size, /*drop_last=*/false, device,
+                                 /*pin_memory=*/device.is_cuda(), config.prefetch});
+
+    // ----------------------------------------------------------------- model
+    auto model = make_model(config.model, data.image_shape(), data.train.num_classes());
+    model->to(device);
+    auto optimizer = make_sgd(model->parameters(), config);
+    const int64_t total_steps = config.epochs * train_dataloader.num_batches();
+    ForwardFn forward = [&](const torch::Tensor& x) { return model.forward(x); };
+    Trainer trainer(*model.module(), forward, optimizer,
+                    LrSchedule(config.schedule, config.lr, total_steps),
+                    data.train_transform, data.test_transform,
+                    {config.log_interval, config.max_steps, config.seed});
+
+    out() << "Using " << describe_device(device) << " device\n"
+          << format_config_table(describe_run(config, data, *model.module(), describe_device(device)));
+
+    // -------------------------------------------------------------- training
+    std::filesystem::create_directories(config.output_dir);
+    MetricsFile metrics(config.output_dir + "/metrics.jsonl");
+    for (int64_t t = 0; t < config.epochs && !trainer.reached_max_steps(); ++t) {
+      out() << "Epoch " << t + 1 << "\n-------------------------------" << std::endl;
+      const double lr = trainer.current_lr();
+      train_dataloader.start_epoch(t);
+      const TrainEpochResult train = trainer.train_epoch(train_dataloader);
+      test_dataloader.start_epoch(0);
+      const EvalResult test = trainer.evaluate(test_dataloader);
+      out() << format_test_result(test)
+            << strprintf("Epoch time: %.1f s, %.0f samples/s\n", train.seconds,
+                         train.samples_per_second())
+            << std::endl;
+      metrics.append({t + 1, trainer.step(), lr, train.mean_loss, test.average_loss(),
+                      test.accuracy(), train.seconds, train.samples_per_second()});
+    }
+    out() << "Done!" << std::endl;
+
+    const std::string saved = save_trained_model(model.module(), optimizer, config.output_dir);
+    out() << "Saved PyTorch Model State to " << saved << std::endl;
+    return 0;
+  });
+}

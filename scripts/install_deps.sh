@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Installs the Debian (bookworm) packages this project needs, skipping those
+# already installed. Safe to run again: with nothing missing it changes nothing
+# and needs no network.
+#
+#   scripts/install_deps.sh            # as root, or as a user with sudo
+#
+# What each package is for:
+#   libtorch-dev libopenblas0-pthread   LibTorch (C++) and the BLAS it runs on
+#   libgloo-dev                         Gloo headers, for the CPU distributed backend
+#   libcxxopts-dev                      command-line parsing
+#   libgtest-dev                        the test suite
+#   zlib1g-dev libjpeg-dev libpng-dev   .gz datasets, JPEG and PNG image folders
+#   dataset-fashion-mnist               a dataset available offline
+#   python3-torch python3-torchvision   PyTorch, to compare against (optional tests)
+#   cmake ninja-build g++               the build tools
+set -euo pipefail
+
+PACKAGES=(
+  libtorch-dev libgloo-dev libopenblas0-pthread libcxxopts-dev libgtest-dev
+  zlib1g-dev libjpeg-dev libpng-dev dataset-fashion-mnist
+  python3-torch python3-torchvision
+  cmake ninja-build g++
+)
+
+die() { echo "install_deps.sh: error: $*" >&2; exit 1; }
+
+is_installed() {
+  [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]
+}
+
+missing_packages() {
+  local p
+  for p in "${PACKAGES[@]}"; do
+    is_installed "$p" || echo "$p"
+  done
+}
+
+if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
+  die "this script needs a Debian-based system (dpkg-query and apt-get)"
+fi
+
+mapfile -t missing < <(missing_packages)
+if ((${#missing[@]} == 0)); then
+  echo "install_deps.sh: all ${#PACKAGES[@]} packages are already installed"
+  exit 0
+fi
+
+SUDO=()
+if ((EUID != 0)); then
+  command -v sudo >/dev/null || die "not root and sudo is not available; run as root"
+  SUDO=(sudo)
+fi
+
+echo "install_deps.sh: installing ${#missing[@]} missing package(s): ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt_opts=(-q -o Dpkg::Use-Pty=0 -o Acquire::Retries=3)
+"${SUDO[@]}" apt-get "${apt_opts[@]}" update >/dev/null ||
+  die "apt-get update failed"
+# Quiet (-qq), but apt still prints errors; its exit status is checked.
+"${SUDO[@]}" apt-get "${apt_opts[@]}" -qq -y install "${missing[@]}" ||
+  die "apt-get install failed for: ${missing[*]}"
+
+# Trust nothing: every package must now be installed.
+mapfile -t still_missing < <(missing_packages)
+if ((${#still_missing[@]} != 0)); then
+  die "still not installed after apt-get: ${still_missing[*]}"
+fi
+echo "install_deps.sh: done, all ${#PACKAGES[@]} packages installed"

@@ -1,0 +1,24 @@
+// Choosing where tensors live and how many CPU threads the math uses.
+#pragma once
+
+#include <torch/types.h>
+
+#include <string>
+
+namespace tutorial {
+
+// "auto" (CUDA device 0 if there is one, else the CPU), "cpu", "cuda", "cuda:N".
+// Throws UserError for a malformed name or a GPU that is not there.
+torch::Device resolve_device(const std::string& name);
+
+// Number of CUDA devices this process can see (0 without a CUDA LibTorch).
+int64_t cuda_device_count();
+
+// Sets LibTorch's intra-op threads: `threads`, or one per core when 0
+// (some builds start with one thread, leaving cores idle). Returns the count.
+int64_t configure_cpu_threads(int64_t threads);
+
+// "cpu", or "cuda:0 (NVIDIA H100 80GB HBM3)" where the name is known.
+std::string describe_device(const torch::Device& device);
+
+}  // namespace tutorial

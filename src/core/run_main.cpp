@@ -1,0 +1,30 @@
+#include "core/errors.h"
+
+#include <c10/util/Exception.h>
+
+#include <iostream>
+
+namespace tutorial {
+
+std::string first_line(const std::string& text) {
+  const auto end = text.find('\n');
+  return end == std::string::npos ? text : text.substr(0, end);
+}
+
+int run_main(const std::string& program_name, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const UserError& e) {
+    std::cerr << program_name << ": error: " << e.what() << std::endl;
+    return kUserErrorExitCode;
+  } catch (const c10::Error& e) {
+    std::cerr << program_name << ": internal error: " << first_line(e.what_without_backtrace())
+              << std::endl;
+    return kInternalErrorExitCode;
+  } catch (const std::exception& e) {
+    std::cerr << program_name << ": internal error: " << first_line(e.what()) << std::endl;
+    return kInternalErrorExitCode;
+  }
+}
+
+}  // namespace tutorial

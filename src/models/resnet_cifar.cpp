@@ -1,0 +1,88 @@
+#include "models/resnet_cifar.h"
+
+#include "core/errors.h"
+
+#include <torch/nn/functional/padding.h>
+#include <torch/nn/init.h>
+
+namespace tutorial {
+namespace {
+
+namespace nn = torch::nn;
+
+nn::Conv2d conv3x3(int64_t in_planes, int64_t out_planes, int64_t stride) {
+  return nn::Conv2d(
+      nn::Conv2dOptions(in_planes, out_planes, 3).stride(stride).padding(1).bias(false));
+}
+
+nn::Sequential make_stage(int64_t in_planes, int64_t planes, int64_t blocks, int64_t stride) {
+  nn::Sequential stage;
+  for (int64_t i = 0; i < blocks; ++i) {
+    stage->push_back(BasicBlock(i == 0 ? in_planes : planes, planes, i == 0 ? stride : 1));
+  }
+  return stage;
+}
+
+}  // namespace
+
+BasicBlockImpl::BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride)
+    : in_planes_(in_planes), planes_(planes), stride_(stride) {
+  reset();
+}
+
+void BasicBlockImpl::reset() {
+  conv1_ = register_module("conv1", conv3x3(in_planes_, planes_, stride_));
+  bn1_ = register_module("bn1", nn::BatchNorm2d(planes_));
+  conv2_ = register_module("conv2", conv3x3(planes_, planes_, 1));
+  bn2_ = register_module("bn2", nn::BatchNorm2d(planes_));
+}
+
+torch::Tensor BasicBlockImpl::forward(const torch::Tensor& input) {
+  auto out = torch::relu(bn1_->forward(conv1_->forward(input)));
+  out = bn2_->forward(conv2_->forward(out));
+  auto shortcut = input;
+  if (stride_ != 1 || in_planes_ != planes_) {
+    // Option A: take every stride-th pixel, zero-pad the extra channels.
+    namespace F = torch::nn::functional;
+    const auto extra = planes_ - in_planes_;
+    shortcut = F::pad(input.slice(2, 0, c10::nullopt, stride_).slice(3, 0, c10::nullopt, stride_),
+                      F::PadFuncOptions({0, 0, 0, 0, extra / 2, extra - extra / 2}));
+  }
+  return torch::relu(out + shortcut);
+}
+
+ResNetCifarImpl::ResNetCifarImpl(int64_t depth, int64_t in_channels, int64_t num_classes)
+    : depth_(depth), in_channels_(in_channels), num_classes_(num_classes) {
+  if (depth < 8 || (depth - 2) % 6 != 0) {
+    throw UserError("ResNet depth must be 6n+2 (20, 32, 44, 56, 110, ...), got " +
+                    std::to_string(depth));
+  }
+  reset();
+}
+
+void ResNetCifarImpl::reset() {
+  const int64_t blocks = (depth_ - 2) / 6;
+  conv1_ = register_module("conv1", conv3x3(in_channels_, 16, 1));
+  bn1_ = register_module("bn1", nn::BatchNorm2d(16));
+  layer1_ = register_module("layer1", make_stage(16, 16, blocks, 1));
+  layer2_ = register_module("layer2", make_stage(16, 32, blocks, 2));
+  layer3_ = register_module("layer3", make_stage(32, 64, blocks, 2));
+  fc_ = register_module("fc", nn::Linear(64, num_classes_));
+  // He initialisation for convolutions and the classifier, as the paper does.
+  for (auto& module : modules(/*include_self=*/false)) {
+    if (auto* conv = module->as<nn::Conv2d>()) {
+      nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanIn, torch::kReLU);
+    } else if (auto* linear = module->as<nn::Linear>()) {
+      nn::init::kaiming_normal_(linear->weight, 0.0, torch::kFanIn, torch::kReLU);
+    }
+  }
+}
+
+torch::Tensor ResNetCifarImpl::forward(const torch::Tensor& x) {
+  auto out = torch::relu(bn1_->forward(conv1_->forward(x)));
+  out = layer3_->forward(layer2_->forward(layer1_->forward(out)));
+  out = torch::adaptive_avg_pool2d(out, {1, 1}).flatten(1);
+  return fc_->forward(out);
+}
+
+}  // namespace tutorial

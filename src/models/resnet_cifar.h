@@ -1,0 +1,45 @@
+// The CIFAR ResNets of He et al. 2016 ("Deep Residual Learning", section 4.2):
+// a 3x3 convolution with 16 filters, three stages of n basic blocks with
+// 16, 32 and 64 filters (depth 6n + 2), global average pooling and a linear
+// classifier. Shortcuts are identity "option A": subsample and zero-pad the
+// new channels, so they add no parameters.
+#pragma once
+
+#include <torch/nn/cloneable.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+
+namespace tutorial {
+
+class BasicBlockImpl : public torch::nn::Cloneable<BasicBlockImpl> {
+ public:
+  BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride);
+  void reset() override;  // (re)creates the layers; Cloneable needs it
+  torch::Tensor forward(const torch::Tensor& input);
+
+ private:
+  int64_t in_planes_, planes_, stride_;
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
+  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
+};
+TORCH_MODULE(BasicBlock);
+
+class ResNetCifarImpl : public torch::nn::Cloneable<ResNetCifarImpl> {
+ public:
+  // depth = 6n + 2: 20, 32, 44, 56, 110, 1202.
+  ResNetCifarImpl(int64_t depth, int64_t in_channels, int64_t num_classes);
+  void reset() override;
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  int64_t depth_, in_channels_, num_classes_;
+  torch::nn::Conv2d conv1_{nullptr};
+  torch::nn::BatchNorm2d bn1_{nullptr};
+  torch::nn::Sequential layer1_{nullptr}, layer2_{nullptr}, layer3_{nullptr};
+  torch::nn::Linear fc_{nullptr};
+};
+TORCH_MODULE(ResNetCifar);
+
+}  // namespace tutorial

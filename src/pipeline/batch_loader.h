@@ -1,0 +1,74 @@
+// Batches from an in-memory dataset, with no per-sample objects: each batch
+// is one index_select of the dataset tensors by the sampler's indices.
+//
+// Optionally a background thread prepares the next batches (gather, pin,
+// copy to the device) while the current one trains.
+#pragma once
+
+#include "data/dataset.h"
+#include "pipeline/sampler.h"
+
+#include <torch/types.h>
+
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace tutorial {
+
+struct Batch {
+  torch::Tensor images;  // uint8 [B,C,H,W] on the loader's device
+  torch::Tensor labels;  // int64 [B] on the loader's device
+};
+
+struct LoaderOptions {
+  int64_t batch_size = 64;
+  bool drop_last = false;           // drop a last batch smaller than batch_size
+  torch::Device device = torch::kCPU;
+  bool pin_memory = false;          // page-locked host memory for faster, async copies to a GPU
+  int64_t prefetch_batches = 2;     // batches prepared ahead by a background thread; 0: none
+};
+
+class BatchLoader {
+ public:
+  BatchLoader(const ImageDataset& dataset, ShardedSampler sampler, LoaderOptions options);
+  ~BatchLoader();
+  BatchLoader(const BatchLoader&) = delete;
+  BatchLoader& operator=(const BatchLoader&) = delete;
+
+  // Starts an epoch (reshuffling as DistributedSampler.set_epoch does);
+  // an epoch still running is abandoned.
+  void start_epoch(int64_t epoch);
+  // The next batch of the epoch, or nullopt at its end.
+  std::optional<Batch> next();
+
+  int64_t num_batches() const;
+  int64_t num_samples() const { return sampler_.num_samples(); }
+  const ImageDataset& dataset() const { return dataset_; }
+  const LoaderOptions& options() const { return options_; }
+
+ private:
+  Batch make_batch(int64_t batch_index) const;
+  void produce(int64_t batch_count);
+  void stop_producer();
+
+  const ImageDataset& dataset_;
+  ShardedSampler sampler_;
+  LoaderOptions options_;
+  torch::Tensor epoch_indices_;
+  int64_t next_batch_ = 0;
+
+  // Background producer state, guarded by mutex_.
+  std::thread producer_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<Batch> ready_;
+  bool stop_requested_ = false;
+  bool producer_done_ = true;
+  std::exception_ptr producer_error_;
+};
+
+}  // namespace tutorial

@@ -1,0 +1,45 @@
+// Which samples a rank visits in an epoch, and in what order.
+//
+// ShardedSampler follows torch.utils.data.DistributedSampler exactly: a seeded
+// permutation from seed + epoch, padding by repetition (or dropping the tail)
+// so every rank gets the same number of samples, then rank r takes positions
+// r, r + world_size, ... With rank 0 of 1 it is an ordinary (seeded) shuffle.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+
+namespace tutorial {
+
+struct SamplerOptions {
+  bool shuffle = true;
+  uint64_t seed = 0;
+  int64_t rank = 0;
+  int64_t world_size = 1;
+  bool drop_last = false;  // drop the tail instead of padding (DistributedSampler's drop_last)
+};
+
+class ShardedSampler {
+ public:
+  ShardedSampler(int64_t dataset_size, SamplerOptions options);
+
+  // Reshuffles for the given epoch, as DistributedSampler.set_epoch does.
+  void set_epoch(int64_t epoch) { epoch_ = epoch; }
+  int64_t epoch() const { return epoch_; }
+
+  // Number of samples this rank visits per epoch.
+  int64_t num_samples() const { return num_samples_; }
+  const SamplerOptions& options() const { return options_; }
+
+  // This rank's sample indices for the current epoch: int64 [num_samples()].
+  torch::Tensor indices() const;
+
+ private:
+  int64_t dataset_size_;
+  SamplerOptions options_;
+  int64_t epoch_ = 0;
+  int64_t num_samples_;
+};
+
+}  // namespace tutorial

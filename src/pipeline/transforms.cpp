@@ -1,0 +1,63 @@
+#include "pipeline/transforms.h"
+
+#include "core/errors.h"
+
+#include <torch/nn/functional/padding.h>
+
+namespace tutorial {
+
+torch::Tensor to_unit_float(const torch::Tensor& images_uint8) {
+  return images_uint8.to(torch::kFloat).div_(255.0);
+}
+
+torch::Tensor normalize(const torch::Tensor& images, const std::vector<double>& mean,
+                        const std::vector<double>& stddev) {
+  const auto channels = images.size(1);
+  if (static_cast<int64_t>(mean.size()) != channels ||
+      static_cast<int64_t>(stddev.size()) != channels) {
+    throw UserError("normalisation needs one mean and one std per channel (" +
+                    std::to_string(channels) + " channels)");
+  }
+  const auto options = torch::TensorOptions().dtype(images.dtype()).device(images.device());
+  auto mean_t = torch::tensor(mean, torch::kDouble).to(options).view({1, channels, 1, 1});
+  auto std_t = torch::tensor(stddev, torch::kDouble).to(options).view({1, channels, 1, 1});
+  return (images - mean_t) / std_t;
+}
+
+torch::Tensor random_crop(const torch::Tensor& images, int64_t padding, at::Generator& generator) {
+  const auto batch = images.size(0), channels = images.size(1);
+  const auto height = images.size(2), width = images.size(3);
+  namespace F = torch::nn::functional;
+  auto padded = F::pad(images, F::PadFuncOptions({padding, padding, padding, padding}));
+  const auto padded_width = width + 2 * padding;
+
+  // One (dy, dx) offset per image; gather the window through flat indices so
+  // the whole batch is cropped in one kernel on any device.
+  auto offsets = torch::randint(0, 2 * padding + 1, {batch, 2}, generator, torch::kLong)
+                     .to(images.device());
+  auto rows = offsets.select(1, 0).view({batch, 1, 1}) +
+              torch::arange(height, offsets.options()).view({1, height, 1});
+  auto cols = offsets.select(1, 1).view({batch, 1, 1}) +
+              torch::arange(width, offsets.options()).view({1, 1, width});
+  auto flat_index = (rows * padded_width + cols).view({batch, 1, height * width});
+  return padded.flatten(2)
+      .gather(2, flat_index.expand({batch, channels, height * width}))
+      .view({batch, channels, height, width});
+}
+
+torch::Tensor random_horizontal_flip(const torch::Tensor& images, at::Generator& generator) {
+  auto flip = torch::rand({images.size(0)}, generator).lt(0.5).to(images.device());
+  return torch::where(flip.view({-1, 1, 1, 1}), images.flip({3}), images);
+}
+
+torch::Tensor BatchTransform::operator()(const torch::Tensor& images_uint8,
+                                         at::Generator& generator) const {
+  auto images = to_unit_float(images_uint8);
+  if (augment) {
+    images = random_horizontal_flip(random_crop(images, crop_padding, generator), generator);
+  }
+  if (!mean.empty()) images = normalize(images, mean, stddev);
+  return images;
+}
+
+}  // namespace tutorial

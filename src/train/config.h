@@ -1,0 +1,37 @@
+// Everything a training run is configured by: one struct, filled from the
+// shared command line (train/command_line.h), defaults = the tutorial's job.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tutorial {
+
+struct TrainConfig {
+  // Data
+  std::string data_dir;               // empty: the dataset's default folder
+  std::string dataset = "fashion-mnist";
+  std::string augment = "auto";       // auto: on for CIFAR-style data, off for (Fashion-)MNIST
+  // Model and optimisation (the tutorial: MLP, SGD lr 1e-3, batch 64, 5 epochs)
+  std::string model = "mlp";
+  int64_t epochs = 5;
+  int64_t batch_size = 64;
+  double lr = 1e-3;
+  double momentum = 0.0;
+  bool nesterov = false;
+  double weight_decay = 0.0;
+  std::string schedule = "constant";  // constant | step | cosine
+  uint64_t seed = 0;
+  // Where and how
+  std::string device = "auto";        // auto | cpu | cuda | cuda:N
+  std::vector<int64_t> devices;       // stage 2: CUDA device indices for DataParallel
+  int64_t threads = 0;                // CPU intra-op threads; 0: one per core
+  int64_t prefetch = 2;               // batches prepared ahead by a background thread
+  // Output
+  std::string output_dir = "output";
+  int64_t log_interval = 100;         // batches between loss lines
+  int64_t max_steps = 0;              // stop after this many training steps; 0: no limit
+};
+
+}  // namespace tutorial

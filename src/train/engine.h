@@ -1,0 +1,75 @@
+// The training engine every stage uses: one epoch of training, one pass of
+// evaluation, printing in the tutorial's format.
+//
+// The model's forward pass is a function, so each stage plugs in its own:
+// the module itself (stage 1), DataParallel (stage 2), a DDP wrapper later.
+#pragma once
+
+#include "pipeline/batch_loader.h"
+#include "pipeline/transforms.h"
+#include "train/lr_schedule.h"
+
+#include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
+
+#include <functional>
+
+namespace tutorial {
+
+using ForwardFn = std::function<torch::Tensor(const torch::Tensor&)>;
+
+struct TrainerOptions {
+  int64_t log_interval = 100;  // batches between loss lines
+  int64_t max_steps = 0;       // 0: no limit
+  uint64_t seed = 0;           // augmentation randomness
+};
+
+struct TrainEpochResult {
+  double mean_loss = 0;  // mean of the batch losses
+  int64_t steps = 0;
+  int64_t samples = 0;
+  double seconds = 0;
+  double samples_per_second() const { return seconds > 0 ? samples / seconds : 0; }
+};
+
+// Sums, so that distributed runs can add them up over ranks before dividing.
+struct EvalResult {
+  double loss_sum = 0;  // sum of per-batch mean losses (the tutorial averages over batches)
+  int64_t batches = 0;
+  int64_t correct = 0;
+  int64_t samples = 0;
+  double average_loss() const { return batches > 0 ? loss_sum / batches : 0; }
+  double accuracy() const { return samples > 0 ? static_cast<double>(correct) / samples : 0; }
+};
+
+class Trainer {
+ public:
+  Trainer(torch::nn::Module& model, ForwardFn forward, torch::optim::Optimizer& optimizer,
+          LrSchedule schedule, BatchTransform train_transform, BatchTransform test_transform,
+          TrainerOptions options);
+
+  // Trains on every batch of `loader`'s current epoch (call start_epoch first)
+  // or until max_steps, printing "loss: ...  [current/size]" lines.
+  TrainEpochResult train_epoch(BatchLoader& loader);
+  // Loss and accuracy on every batch of `loader`'s current epoch, without gradients.
+  EvalResult evaluate(BatchLoader& loader);
+
+  int64_t step() const { return step_; }
+  double current_lr() const { return schedule_.lr_at(step_); }
+  bool reached_max_steps() const { return options_.max_steps > 0 && step_ >= options_.max_steps; }
+
+ private:
+  torch::nn::Module& model_;
+  ForwardFn forward_;
+  torch::optim::Optimizer& optimizer_;
+  LrSchedule schedule_;
+  BatchTransform train_transform_, test_transform_;
+  TrainerOptions options_;
+  at::Generator augment_generator_;
+  int64_t step_ = 0;
+};
+
+// "Test Error: \n Accuracy: 64.3%, Avg loss: 1.083718 \n", as the tutorial prints it.
+std::string format_test_result(const EvalResult& result);
+
+}  // namespace tutorial

@@ -1,0 +1,28 @@
+// Learning rate as a function of the training step.
+#pragma once
+
+#include <torch/optim/optimizer.h>
+
+#include <cstdint>
+#include <string>
+
+namespace tutorial {
+
+class LrSchedule {
+ public:
+  // kind: "constant"; "step", He et al.'s schedule (divide by 10 at 50% and
+  // 75% of training, their 32k and 48k of 64k iterations); "cosine", from the
+  // base rate down to 0 over training.
+  LrSchedule(std::string kind, double base_lr, int64_t total_steps);
+
+  double lr_at(int64_t step) const;
+  // Sets the rate of every parameter group for this step.
+  void apply(torch::optim::Optimizer& optimizer, int64_t step) const;
+
+ private:
+  std::string kind_;
+  double base_lr_;
+  int64_t total_steps_;
+};
+
+}  // namespace tutorial

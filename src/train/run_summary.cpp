@@ -1,0 +1,37 @@
+#include "train/run_summary.h"
+
+#include "build_config.h"
+#include "models/model_factory.h"
+
+#include <ATen/Parallel.h>
+
+namespace tutorial {
+
+ConfigRows describe_run(const TrainConfig& c, const TrainingData& data,
+                        const torch::nn::Module& model, const std::string& device) {
+  auto shape = [](const ImageDataset& d) {
+    return strprintf("%lld x %lldx%lldx%lld", static_cast<long long>(d.size()),
+                     static_cast<long long>(d.channels()), static_cast<long long>(d.height()),
+                     static_cast<long long>(d.width()));
+  };
+  return {
+      {"LibTorch", TUTORIAL_TORCH_VERSION_STRING},
+      {"device", device},
+      {"CPU threads", std::to_string(at::get_num_threads())},
+      {"dataset", c.dataset + " (" + data.data_dir + ")"},
+      {"train set", shape(data.train)},
+      {"test set", shape(data.test)},
+      {"augmentation", data.train_transform.augment ? "random crop (pad 4) + flip" : "none"},
+      {"model", c.model + " (" + std::to_string(count_parameters(model)) + " parameters)"},
+      {"epochs", std::to_string(c.epochs)},
+      {"batch size", std::to_string(c.batch_size)},
+      {"optimizer", strprintf("SGD lr %g momentum %g%s weight decay %g", c.lr, c.momentum,
+                              c.nesterov ? " nesterov" : "", c.weight_decay)},
+      {"lr schedule", c.schedule},
+      {"seed", std::to_string(c.seed)},
+      {"max steps", c.max_steps > 0 ? std::to_string(c.max_steps) : "no limit"},
+      {"output dir", c.output_dir},
+  };
+}
+
+}  // namespace tutorial

@@ -1,0 +1,26 @@
+// The train and test sets a configuration asks for, with the transforms that
+// go with them (augmentation, normalisation).
+#pragma once
+
+#include "data/dataset.h"
+#include "models/model_factory.h"
+#include "pipeline/transforms.h"
+#include "train/config.h"
+
+#include <string>
+
+namespace tutorial {
+
+struct TrainingData {
+  std::string data_dir;  // where it was read from
+  ImageDataset train, test;
+  BatchTransform train_transform, test_transform;
+  ImageShape image_shape() const { return {train.channels(), train.height(), train.width()}; }
+};
+
+// Fashion-MNIST and MNIST get the tutorial's ToTensor scaling only; CIFAR and
+// image folders are normalised with the training set's per-channel statistics
+// and, with --augment auto, augmented (random crop with padding 4, flip).
+TrainingData load_training_data(const TrainConfig& config);
+
+}  // namespace tutorial

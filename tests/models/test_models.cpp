@@ -1,0 +1,71 @@
+// Models: output shapes, parameter counts (He et al. 2016, the tutorial's MLP),
+// parameter names, and cloning (which DataParallel relies on).
+#include "models/model_factory.h"
+
+#include "core/errors.h"
+
+#include <gtest/gtest.h>
+
+using namespace tutorial;
+
+TEST(Models, MlpMatchesTheTutorial) {
+  auto model = make_model("mlp", {1, 28, 28}, 10);
+  EXPECT_EQ(count_parameters(*model.module()), 784 * 512 + 512 + 512 * 512 + 512 + 512 * 10 + 10);
+  std::vector<std::string> names;
+  for (const auto& p : model->named_parameters()) names.push_back(p.key());
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "linear_relu_stack.0.weight", "linear_relu_stack.0.bias",
+                       "linear_relu_stack.2.weight", "linear_relu_stack.2.bias",
+                       "linear_relu_stack.4.weight", "linear_relu_stack.4.bias"}));
+  EXPECT_EQ(model.forward(torch::rand({5, 1, 28, 28})).sizes(), (std::vector<int64_t>{5, 10}));
+}
+
+TEST(Models, ResNetParameterCountsMatchThePaper) {
+  // He et al. 2016, Table 6: 0.27M, 0.85M, 1.7M (exact counts with 10 classes).
+  EXPECT_EQ(count_parameters(*make_model("resnet20", {3, 32, 32}, 10).module()), 269722);
+  EXPECT_EQ(count_parameters(*make_model("resnet32", {3, 32, 32}, 10).module()), 464154);
+  EXPECT_EQ(count_parameters(*make_model("resnet56", {3, 32, 32}, 10).module()), 853018);
+  EXPECT_EQ(count_parameters(*make_model("resnet110", {3, 32, 32}, 10).module()), 1727962);
+}
+
+TEST(Models, ResNetTrainsOnBothImageShapes) {
+  for (ImageShape shape : {ImageShape{3, 32, 32}, ImageShape{1, 28, 28}}) {
+    auto model = make_model("resnet20", shape, 7);
+    auto out = model.forward(torch::rand({4, shape.channels, shape.height, shape.width}));
+    EXPECT_EQ(out.sizes(), (std::vector<int64_t>{4, 7}));
+    out.sum().backward();
+    for (const auto& p : model->parameters()) {
+      ASSERT_TRUE(p.grad().defined());
+    }
+  }
+}
+
+TEST(Models, CloneKeepsNamesAndValues) {
+  for (const std::string name : {"mlp", "resnet20"}) {
+    auto model = make_model(name, {3, 32, 32}, 10);
+    auto copy = model->clone();
+    auto original = model->named_parameters();
+    auto cloned = copy->named_parameters();
+    ASSERT_EQ(original.size(), cloned.size()) << name;
+    for (const auto& p : original) {
+      ASSERT_TRUE(cloned.contains(p.key())) << name << ": " << p.key();
+      EXPECT_TRUE(torch::equal(p.value(), cloned[p.key()])) << p.key();
+      EXPECT_NE(p.value().data_ptr(), cloned[p.key()].data_ptr()) << "a deep copy";
+    }
+    EXPECT_EQ(model->named_buffers().size(), copy->named_buffers().size());
+  }
+}
+
+TEST(Models, SameSeedSameInitialisation) {
+  torch::manual_seed(3);
+  auto a = make_model("resnet20", {3, 32, 32}, 10);
+  torch::manual_seed(3);
+  auto b = make_model("resnet20", {3, 32, 32}, 10);
+  auto pa = a->parameters(), pb = b->parameters();
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i]));
+}
+
+TEST(Models, UnknownNameIsAUserError) {
+  EXPECT_THROW(make_model("resnet21", {3, 32, 32}, 10), UserError);
+  EXPECT_THROW(make_model("vgg", {3, 32, 32}, 10), UserError);
+}
