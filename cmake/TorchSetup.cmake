@@ -31,6 +31,14 @@ if(NOT Torch_FOUND)
   set(_torch_origin "system")
 endif()
 
+# A later configure finds Torch through the cached Torch_DIR: keep reporting
+# where the first one found it.
+if(TUTORIAL_TORCH_ORIGIN AND TUTORIAL_TORCH_ORIGIN_DIR STREQUAL Torch_DIR)
+  set(_torch_origin "${TUTORIAL_TORCH_ORIGIN}")
+endif()
+set(TUTORIAL_TORCH_ORIGIN "${_torch_origin}" CACHE INTERNAL "")
+set(TUTORIAL_TORCH_ORIGIN_DIR "${Torch_DIR}" CACHE INTERNAL "")
+
 if(NOT Torch_FOUND)
   message(FATAL_ERROR
     "LibTorch not found. Install Debian's libtorch-dev (scripts/install_deps.sh), "

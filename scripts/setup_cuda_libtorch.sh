@@ -85,14 +85,25 @@ fi
 
 # A Python with pip, only to download. Any works (the wheel is chosen with
 # --python-version/--platform), e.g. a pyenv python3 or Debian's python3-pip.
-PYTHON=
-for candidate in python3 /usr/bin/python3 python; do
-  if command -v "$candidate" >/dev/null && "$candidate" -m pip --version >/dev/null 2>&1; then
-    PYTHON=$(command -v "$candidate")
-    break
+find_python_with_pip() {
+  local candidate
+  for candidate in python3 /usr/bin/python3 python; do
+    if command -v "$candidate" >/dev/null && "$candidate" -m pip --version >/dev/null 2>&1; then
+      command -v "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+if ! PYTHON=$(find_python_with_pip); then
+  if ((EUID == 0)) && command -v apt-get >/dev/null; then
+    log "no python3 with pip: installing Debian's python3-pip"
+    DEBIAN_FRONTEND=noninteractive apt-get -q -o Dpkg::Use-Pty=0 update >/dev/null &&
+      DEBIAN_FRONTEND=noninteractive apt-get -qq -y -o Dpkg::Use-Pty=0 install python3-pip >/dev/null ||
+      die "apt-get install python3-pip failed"
   fi
-done
-[[ -n "$PYTHON" ]] || die "no python3 with pip found (on Debian: apt-get install python3-pip)"
+  PYTHON=$(find_python_with_pip) || die "no python3 with pip found (on Debian: apt-get install python3-pip)"
+fi
 
 pip_download() {   # pip_download <requirement>: one wheel, no dependencies, into $WHEELS
   local platform_args=() p

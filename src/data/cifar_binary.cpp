@@ -19,17 +19,17 @@ constexpr int64_t kCifarImageBytes = kCifarChannels * kCifarSide * kCifarSide;  
 
 // What differs between the two variants of the format.
 struct CifarLayout {
-  const char* subfolder;         // the folder the official archive unpacks to
-  const char* names_file;        // class names, one per line
-  int64_t num_label_bytes;       // CIFAR-100 stores coarse then fine label
-  int64_t num_classes;           // of the label that is used (the last one)
-  int64_t num_coarse_classes;    // of the label before it, checked too (0: none)
+  const char* subfolder;       // the folder the official archive unpacks to
+  const char* names_file;      // class names, one per line
+  int64_t num_label_bytes;     // CIFAR-100 stores coarse then fine label
+  int64_t num_classes;         // of the label that is used (the last one)
+  int64_t num_coarse_classes;  // of the label before it, checked too (0: none)
   std::vector<std::string> (*standard_names)();
 };
 
 const CifarLayout kCifar10{"cifar-10-batches-bin", "batches.meta.txt", 1, 10, 0,
                            &cifar10_class_names};
-const CifarLayout kCifar100{"cifar-100-binary", "fine_label_names.txt", 2, 100, 20,
+const CifarLayout kCifar100{"cifar-100-binary",   "fine_label_names.txt", 2, 100, 20,
                             &cifar100_class_names};
 
 // `dir` itself, or its subfolder named like the official archive's when that exists.
@@ -103,8 +103,8 @@ ImageDataset load_cifar(const std::string& dir, const CifarLayout& layout,
 ImageDataset load_cifar10(const std::string& dir, Split split) {
   if (split == Split::kTest) return load_cifar(dir, kCifar10, {"test_batch.bin"});
   return load_cifar(dir, kCifar10,
-                    {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
-                     "data_batch_4.bin", "data_batch_5.bin"});
+                    {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin",
+                     "data_batch_5.bin"});
 }
 
 ImageDataset load_cifar100(const std::string& dir, Split split) {

@@ -6,6 +6,7 @@
 #include "data/idx_format.h"
 #include "data/image_folder.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -69,16 +70,14 @@ DatasetKind parse_dataset_kind(const std::string& name) {
 
 ImageDataset load_dataset(DatasetKind kind, const std::string& data_dir, Split split) {
   if (!fs::exists(data_dir)) throw UserError("data directory " + data_dir + " does not exist");
-  if (!fs::is_directory(data_dir)) throw UserError("data directory " + data_dir + " is not a directory");
+  if (!fs::is_directory(data_dir))
+    throw UserError("data directory " + data_dir + " is not a directory");
   switch (kind) {
     case DatasetKind::kFashionMnist:
       return load_idx_split(data_dir, split, fashion_mnist_class_names());
-    case DatasetKind::kMnist:
-      return load_idx_split(data_dir, split, numbered_class_names(10));
-    case DatasetKind::kCifar10:
-      return load_cifar10(data_dir, split);
-    case DatasetKind::kCifar100:
-      return load_cifar100(data_dir, split);
+    case DatasetKind::kMnist: return load_idx_split(data_dir, split, numbered_class_names(10));
+    case DatasetKind::kCifar10: return load_cifar10(data_dir, split);
+    case DatasetKind::kCifar100: return load_cifar100(data_dir, split);
     case DatasetKind::kImageFolder: {
       // Class names (so labels) come from the training split in both splits.
       const fs::path train_dir = fs::path(data_dir) / split_folder_name(Split::kTrain);
@@ -93,8 +92,8 @@ std::string default_data_dir(DatasetKind kind) {
   const bool installable = kind == DatasetKind::kFashionMnist || kind == DatasetKind::kMnist;
   const std::string name = dataset_kind_name(kind);
   if (!installable) {
-    throw UserError("no --data-dir given and " + name + " has no default location: " +
-                    how_to_get(kind));
+    throw UserError("no --data-dir given and " + name +
+                    " has no default location: " + how_to_get(kind));
   }
   const std::string dir = std::string(kDebianDatasetsDir) + "/" + name;
   if (fs::is_directory(dir)) return dir;

@@ -30,7 +30,8 @@ std::vector<uint8_t> read_raw_file_bytes(const std::string& path) {
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
   if (status.type() == fs::file_type::not_found) throw file_error(path, "file not found");
-  if (status.type() == fs::file_type::none) throw file_error(path, "cannot access: " + ec.message());
+  if (status.type() == fs::file_type::none)
+    throw file_error(path, "cannot access: " + ec.message());
   if (fs::is_directory(status)) throw file_error(path, "is a directory, expected a file");
 
   // stdio rather than iostreams: errno says why an open failed.
@@ -42,7 +43,8 @@ std::vector<uint8_t> read_raw_file_bytes(const std::string& path) {
   std::vector<uint8_t> bytes(static_cast<size_t>(size));
   const size_t got = std::fread(bytes.data(), 1, bytes.size(), file.get());
   if (got != bytes.size()) {
-    const std::string why = std::ferror(file.get()) ? std::strerror(errno) : "file shrank while read";
+    const std::string why =
+        std::ferror(file.get()) ? std::strerror(errno) : "file shrank while read";
     throw file_error(path, "read error after " + std::to_string(got) + " of " +
                                std::to_string(bytes.size()) + " bytes: " + why);
   }

@@ -88,11 +88,12 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& compressed,
       }
       throw file_error(path, "corrupt gzip file: unexpected data after the end of the stream");
     }
-    if (rc == Z_OK) continue;
-    if (rc == Z_BUF_ERROR && consumed == compressed.size() && z.avail_out > 0) {
+    // Z_BUF_ERROR means no progress was possible: with room left for output,
+    // the input ran out before the end of the stream.
+    if (rc == Z_OK || (rc == Z_BUF_ERROR && z.avail_out == 0)) continue;
+    if (rc == Z_BUF_ERROR) {
       throw file_error(path, "truncated gzip file: the compressed data ends too early");
     }
-    if (rc == Z_BUF_ERROR) continue;  // no progress possible only because out was full
     const std::string detail = z.msg != nullptr ? z.msg : "zlib error " + std::to_string(rc);
     throw file_error(path, "corrupt gzip file: " + detail);
   }

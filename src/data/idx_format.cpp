@@ -20,11 +20,15 @@ std::string hex32(uint32_t value) {
   return text;
 }
 
-// Checks the header of an IDX file holding `what` ("images" or "labels") and
-// returns its dimensions; the payload must hold exactly their product in bytes.
-std::vector<uint32_t> read_idx_header(const std::vector<uint8_t>& bytes, const std::string& path,
-                                      uint32_t expected_magic, size_t num_dims,
-                                      const std::string& what) {
+struct IdxContents {
+  std::vector<uint32_t> dims;  // dims[0] is the item count
+  const uint8_t* payload;      // exactly the product of dims bytes
+};
+
+// Checks the header of an IDX file holding `what` ("images" or "labels"): the
+// payload must hold exactly the product of the dimensions in bytes.
+IdxContents parse_idx(const std::vector<uint8_t>& bytes, const std::string& path,
+                      uint32_t expected_magic, size_t num_dims, const std::string& what) {
   // The magic number first: on a wrong file it is the most telling complaint.
   const size_t header_size = 4 * (1 + num_dims);
   if (bytes.size() >= 4) {
@@ -52,16 +56,14 @@ std::vector<uint32_t> read_idx_header(const std::vector<uint8_t>& bytes, const s
   if (whole_items < dims[0]) {
     throw file_error(path, "truncated: the header declares " + std::to_string(dims[0]) + " " +
                                what + " but the file holds only " + std::to_string(payload) +
-                               " bytes of data (" + std::to_string(whole_items) + " " + what +
-                               ")");
+                               " bytes of data (" + std::to_string(whole_items) + " " + what + ")");
   }
   const uint64_t extra = payload - uint64_t{dims[0]} * item_size;
   if (extra != 0) {
     throw file_error(path, std::to_string(extra) + " unexpected trailing bytes after the " +
-                               std::to_string(dims[0]) + " " + what +
-                               " the header declares");
+                               std::to_string(dims[0]) + " " + what + " the header declares");
   }
-  return dims;
+  return {dims, bytes.data() + header_size};
 }
 
 const char* split_prefix(Split split) { return split == Split::kTrain ? "train" : "t10k"; }
@@ -70,20 +72,20 @@ const char* split_prefix(Split split) { return split == Split::kTrain ? "train" 
 
 torch::Tensor load_idx_images(const std::string& path) {
   const std::vector<uint8_t> bytes = read_file_bytes(path);
-  const std::vector<uint32_t> dims = read_idx_header(bytes, path, kIdxImagesMagic, 3, "images");
-  torch::Tensor images = torch::empty({int64_t{dims[0]}, 1, int64_t{dims[1]}, int64_t{dims[2]}},
-                                      torch::kUInt8);
-  std::memcpy(images.data_ptr<uint8_t>(), bytes.data() + 16, static_cast<size_t>(images.numel()));
+  const IdxContents idx = parse_idx(bytes, path, kIdxImagesMagic, 3, "images");
+  torch::Tensor images = torch::empty(
+      {int64_t{idx.dims[0]}, 1, int64_t{idx.dims[1]}, int64_t{idx.dims[2]}}, torch::kUInt8);
+  std::memcpy(images.data_ptr<uint8_t>(), idx.payload, static_cast<size_t>(images.numel()));
   return images;
 }
 
 torch::Tensor load_idx_labels(const std::string& path, int64_t num_classes) {
   const std::vector<uint8_t> bytes = read_file_bytes(path);
-  const std::vector<uint32_t> dims = read_idx_header(bytes, path, kIdxLabelsMagic, 1, "labels");
-  const int64_t count = dims[0];
+  const IdxContents idx = parse_idx(bytes, path, kIdxLabelsMagic, 1, "labels");
+  const int64_t count = idx.dims[0];
   torch::Tensor labels = torch::empty({count}, torch::kInt64);
   int64_t* out = labels.data_ptr<int64_t>();
-  const uint8_t* in = bytes.data() + 8;
+  const uint8_t* in = idx.payload;
   for (int64_t i = 0; i < count; ++i) {
     if (in[i] >= num_classes) throw label_out_of_range(path, in[i], i, num_classes);
     out[i] = in[i];
@@ -96,17 +98,17 @@ std::string find_idx_file(const std::string& dir, const std::string& base_name) 
   if (fs::exists(raw)) return raw.string();
   const fs::path gz = fs::path(dir) / (base_name + ".gz");
   if (fs::exists(gz)) return gz.string();
-  throw file_error(raw.string() + "[.gz]", "file not found (neither " + base_name + " nor " +
-                                               base_name + ".gz exists)");
+  throw file_error(raw.string() + "[.gz]",
+                   "file not found (neither " + base_name + " nor " + base_name + ".gz exists)");
 }
 
 ImageDataset load_idx_split(const std::string& dir, Split split,
                             std::vector<std::string> class_names) {
   const std::string prefix = split_prefix(split);
-  const std::string images_path = find_idx_file(dir, prefix + "-images-idx3-ubyte");
-  const std::string labels_path = find_idx_file(dir, prefix + "-labels-idx1-ubyte");
   ImageDataset dataset;
+  const std::string images_path = find_idx_file(dir, prefix + "-images-idx3-ubyte");
   dataset.images = load_idx_images(images_path);
+  const std::string labels_path = find_idx_file(dir, prefix + "-labels-idx1-ubyte");
   dataset.labels = load_idx_labels(labels_path, static_cast<int64_t>(class_names.size()));
   dataset.class_names = std::move(class_names);
   if (dataset.images.size(0) != dataset.labels.size(0)) {

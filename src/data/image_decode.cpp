@@ -37,16 +37,12 @@ ImageFormat detect_image_format(const std::vector<uint8_t>& bytes) {
 torch::Tensor decode_image(const std::vector<uint8_t>& bytes, const std::string& path) {
   torch::Tensor hwc;
   switch (detect_image_format(bytes)) {
-    case ImageFormat::kJpeg:
-      hwc = decode_jpeg_hwc(bytes, path);
-      break;
-    case ImageFormat::kPng:
-      hwc = decode_png_hwc(bytes, path);
-      break;
+    case ImageFormat::kJpeg: hwc = decode_jpeg_hwc(bytes, path); break;
+    case ImageFormat::kPng: hwc = decode_png_hwc(bytes, path); break;
     case ImageFormat::kUnknown:
       if (bytes.empty()) throw file_error(path, "cannot decode an empty file as an image");
-      throw file_error(path, "not a JPEG or PNG image (it starts with bytes " +
-                                 first_bytes_hex(bytes) + ")");
+      throw file_error(
+          path, "not a JPEG or PNG image (it starts with bytes " + first_bytes_hex(bytes) + ")");
   }
   return hwc.permute({2, 0, 1}).contiguous();
 }

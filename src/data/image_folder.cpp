@@ -10,6 +10,7 @@
 #include <exception>
 #include <filesystem>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 namespace fs = std::filesystem;
@@ -46,7 +47,8 @@ std::vector<fs::path> list_images(const fs::path& class_dir) {
       images.push_back(entry.path());
     }
   }
-  if (images.empty()) throw file_error(class_dir, "class folder holds no .jpg, .jpeg or .png images");
+  if (images.empty())
+    throw file_error(class_dir, "class folder holds no .jpg, .jpeg or .png images");
   return images;
 }
 
@@ -117,7 +119,13 @@ void decode_rest_in_parallel(const std::vector<fs::path>& files, torch::Tensor& 
   const int64_t wanted = std::max<int64_t>(1, std::thread::hardware_concurrency());
   const int64_t num_threads = std::min(wanted, (count + kBlock - 1) / kBlock);
   std::vector<std::thread> helpers;
-  for (int64_t t = 1; t < num_threads; ++t) helpers.emplace_back(work);
+  for (int64_t t = 1; t < num_threads; ++t) {
+    try {
+      helpers.emplace_back(work);
+    } catch (const std::system_error&) {
+      break;  // no more threads to be had: the ones running finish the work
+    }
+  }
   work();
   for (std::thread& helper : helpers) helper.join();
   if (failure) std::rethrow_exception(failure);
@@ -144,7 +152,8 @@ ImageDataset load_classes(const fs::path& root, const std::vector<std::string>& 
 
   // The first image fixes the size every other image must have.
   const torch::Tensor first = decode_image_file(files[0].string());
-  dataset.images = torch::empty({count, first.size(0), first.size(1), first.size(2)}, torch::kUInt8);
+  dataset.images =
+      torch::empty({count, first.size(0), first.size(1), first.size(2)}, torch::kUInt8);
   dataset.images[0].copy_(first);
   decode_rest_in_parallel(files, dataset.images);
   return dataset;
@@ -166,8 +175,8 @@ std::vector<std::string> list_class_folders(const std::string& root) {
     if (entry.is_directory()) classes.push_back(entry.path().filename().string());
   }
   if (classes.empty()) {
-    throw file_error(root, "no class folders found (expected " + root +
-                               "/<class name>/<image files>)");
+    throw file_error(root,
+                     "no class folders found (expected " + root + "/<class name>/<image files>)");
   }
   return classes;
 }

@@ -26,9 +26,9 @@ void write_cifar10(const fs::path& dir) {
                           testdata::cifar10_bytes(testdata::random_images(3 + b, 3, 32, 32, b),
                                                   labels_mod(3 + b, 10, b)));
   }
-  testdata::write_bytes(dir / "test_batch.bin",
-                        testdata::cifar10_bytes(testdata::random_images(4, 3, 32, 32, 9),
-                                                labels_mod(4, 10)));
+  testdata::write_bytes(
+      dir / "test_batch.bin",
+      testdata::cifar10_bytes(testdata::random_images(4, 3, 32, 32, 9), labels_mod(4, 10)));
 }
 
 TEST(CifarBinary, Cifar10TrainJoinsBatchesInOrder) {
@@ -52,8 +52,8 @@ TEST(CifarBinary, Cifar10TestFromArchiveSubfolderWithNamesFile) {
   const fs::path nested = dir.path() / "cifar-10-batches-bin";
   write_cifar10(nested);
   testdata::write_bytes(nested / "batches.meta.txt",
-                        {'a', '\n', 'b', '\r', '\n', 'c', '\n', 'd', '\n', 'e', '\n', 'f', '\n',
-                         'g', '\n', 'h', '\n', 'i', '\n', ' ', 'j', ' ', '\n', '\n', '\n'});
+                        {'a', '\n', 'b', '\r', '\n', 'c',  '\n', 'd', '\n', 'e',  '\n', 'f', '\n',
+                         'g', '\n', 'h', '\n', 'i',  '\n', ' ',  'j', ' ',  '\n', '\n', '\n'});
   const ImageDataset test = load_cifar10(dir.path().string(), Split::kTest);
   EXPECT_TRUE(torch::equal(test.images, testdata::random_images(4, 3, 32, 32, 9)));
   EXPECT_TRUE(torch::equal(test.labels, labels_mod(4, 10)));
@@ -79,8 +79,8 @@ TEST(CifarBinary, Cifar100FromArchiveSubfolderWithNamesFile) {
   TempDir dir;
   const fs::path nested = dir.path() / "cifar-100-binary";
   testdata::write_bytes(nested / "test.bin",
-                        testdata::cifar100_bytes(testdata::random_images(2, 3, 32, 32), labels_mod(2, 20),
-                                                 labels_mod(2, 100)));
+                        testdata::cifar100_bytes(testdata::random_images(2, 3, 32, 32),
+                                                 labels_mod(2, 20), labels_mod(2, 100)));
   std::vector<uint8_t> names;
   for (int i = 0; i < 100; ++i) {
     const std::string line = "class" + std::to_string(i) + "\n";
@@ -142,18 +142,20 @@ TEST(CifarBinary, Cifar10LabelOutOfRange) {
 
 TEST(CifarBinary, Cifar100FineLabelOutOfRange) {
   TempDir dir;
-  testdata::write_bytes(dir / "test.bin",
-                        testdata::cifar100_bytes(testdata::random_images(2, 3, 32, 32), labels_mod(2, 20),
-                                                 torch::tensor({5, 100}, torch::kInt64)));
+  testdata::write_bytes(
+      dir / "test.bin",
+      testdata::cifar100_bytes(testdata::random_images(2, 3, 32, 32), labels_mod(2, 20),
+                               torch::tensor({5, 100}, torch::kInt64)));
   EXPECT_TRUE(throws_user_error([&] { load_cifar100(dir.path().string(), Split::kTest); },
                                 {dir / "test.bin", "label 100 of sample 1 is out of range"}));
 }
 
 TEST(CifarBinary, Cifar100CoarseLabelOutOfRange) {
   TempDir dir;
-  testdata::write_bytes(dir / "test.bin",
-                        testdata::cifar100_bytes(testdata::random_images(2, 3, 32, 32),
-                                                 torch::tensor({20, 0}, torch::kInt64), labels_mod(2, 100)));
+  testdata::write_bytes(
+      dir / "test.bin",
+      testdata::cifar100_bytes(testdata::random_images(2, 3, 32, 32),
+                               torch::tensor({20, 0}, torch::kInt64), labels_mod(2, 100)));
   EXPECT_TRUE(throws_user_error([&] { load_cifar100(dir.path().string(), Split::kTest); },
                                 {dir / "test.bin", "coarse label 20 of sample 0"}));
 }

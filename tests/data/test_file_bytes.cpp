@@ -117,7 +117,8 @@ TEST(FileBytes, CorruptGzDataNamesPath) {
 TEST(FileBytes, TruncatedGzNamesPath) {
   REQUIRE_ZLIB();
   TempDir dir;
-  const std::vector<uint8_t> data = testdata::idx_images_bytes(testdata::random_images(20, 1, 8, 8));
+  const std::vector<uint8_t> data =
+      testdata::idx_images_bytes(testdata::random_images(20, 1, 8, 8));
   std::vector<uint8_t> bytes = testdata::gzip_bytes(data);
   bytes.resize(bytes.size() / 2);
   testdata::write_bytes(dir / "short.gz", bytes);

@@ -23,9 +23,11 @@ void write_idx_folder(const TempDir& dir, int64_t n, bool gz) {
       testdata::write_bytes(dir / name, bytes);
     }
   };
-  write("train-images-idx3-ubyte", testdata::idx_images_bytes(testdata::random_images(n, 1, 28, 28, 1)));
+  write("train-images-idx3-ubyte",
+        testdata::idx_images_bytes(testdata::random_images(n, 1, 28, 28, 1)));
   write("train-labels-idx1-ubyte", testdata::idx_labels_bytes(some_labels(n)));
-  write("t10k-images-idx3-ubyte", testdata::idx_images_bytes(testdata::random_images(n / 2, 1, 28, 28, 2)));
+  write("t10k-images-idx3-ubyte",
+        testdata::idx_images_bytes(testdata::random_images(n / 2, 1, 28, 28, 2)));
   write("t10k-labels-idx1-ubyte", testdata::idx_labels_bytes(some_labels(n / 2)));
 }
 
@@ -60,8 +62,10 @@ TEST(IdxFormat, GzRoundTrip) {
 TEST(IdxFormat, LoadsBothSplitsOfRawFolder) {
   TempDir dir;
   write_idx_folder(dir, 20, /*gz=*/false);
-  const ImageDataset train = load_idx_split(dir.path().string(), Split::kTrain, fashion_mnist_class_names());
-  const ImageDataset test = load_idx_split(dir.path().string(), Split::kTest, fashion_mnist_class_names());
+  const ImageDataset train =
+      load_idx_split(dir.path().string(), Split::kTrain, fashion_mnist_class_names());
+  const ImageDataset test =
+      load_idx_split(dir.path().string(), Split::kTest, fashion_mnist_class_names());
   EXPECT_EQ(train.images.sizes(), (std::vector<int64_t>{20, 1, 28, 28}));
   EXPECT_EQ(test.images.sizes(), (std::vector<int64_t>{10, 1, 28, 28}));
   EXPECT_TRUE(torch::equal(train.images, testdata::random_images(20, 1, 28, 28, 1)));
@@ -74,7 +78,8 @@ TEST(IdxFormat, LoadsGzFolder) {
   if (!TUTORIAL_WITH_ZLIB) GTEST_SKIP() << "built without zlib";
   TempDir dir;
   write_idx_folder(dir, 12, /*gz=*/true);
-  const ImageDataset train = load_idx_split(dir.path().string(), Split::kTrain, numbered_class_names(10));
+  const ImageDataset train =
+      load_idx_split(dir.path().string(), Split::kTrain, numbered_class_names(10));
   EXPECT_EQ(train.size(), 12);
   EXPECT_TRUE(torch::equal(train.images, testdata::random_images(12, 1, 28, 28, 1)));
 }
@@ -126,11 +131,12 @@ TEST(IdxFormat, TrailingBytesNamePath) {
 
 TEST(IdxFormat, WrongMagicNamesBothNumbers) {
   TempDir dir;
-  testdata::write_bytes(dir / "train-images-idx3-ubyte", testdata::idx_labels_bytes(some_labels(6)));
-  EXPECT_TRUE(throws_user_error(
-      [&] { load_idx_images(dir / "train-images-idx3-ubyte"); },
-      {dir / "train-images-idx3-ubyte",
-       "wrong magic number 0x00000801 (expected 0x00000803 for IDX images)"}));
+  testdata::write_bytes(dir / "train-images-idx3-ubyte",
+                        testdata::idx_labels_bytes(some_labels(6)));
+  EXPECT_TRUE(
+      throws_user_error([&] { load_idx_images(dir / "train-images-idx3-ubyte"); },
+                        {dir / "train-images-idx3-ubyte",
+                         "wrong magic number 0x00000801 (expected 0x00000803 for IDX images)"}));
 }
 
 TEST(IdxFormat, LabelOutOfRangeNamesSample) {
@@ -143,7 +149,8 @@ TEST(IdxFormat, LabelOutOfRangeNamesSample) {
 
 TEST(IdxFormat, ZeroImagesIsAnError) {
   TempDir dir;
-  testdata::write_bytes(dir / "images", testdata::idx_images_bytes(testdata::random_images(0, 1, 4, 4)));
+  testdata::write_bytes(dir / "images",
+                        testdata::idx_images_bytes(testdata::random_images(0, 1, 4, 4)));
   EXPECT_TRUE(throws_user_error([&] { load_idx_images(dir / "images"); },
                                 {dir / "images", "declares 0 images"}));
 }
@@ -151,7 +158,8 @@ TEST(IdxFormat, ZeroImagesIsAnError) {
 TEST(IdxFormat, ImageAndLabelCountsMustAgree) {
   TempDir dir;
   write_idx_folder(dir, 8, /*gz=*/false);
-  testdata::write_bytes(dir / "train-labels-idx1-ubyte", testdata::idx_labels_bytes(some_labels(7)));
+  testdata::write_bytes(dir / "train-labels-idx1-ubyte",
+                        testdata::idx_labels_bytes(some_labels(7)));
   EXPECT_TRUE(throws_user_error(
       [&] { load_idx_split(dir.path().string(), Split::kTrain, numbered_class_names(10)); },
       {dir / "train-labels-idx1-ubyte", "holds 7 labels", "holds 8 images"}));

@@ -25,7 +25,8 @@ double mean_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
 
 TEST(ImageDecode, DetectsFormatFromMagicBytes) {
   EXPECT_EQ(detect_image_format({0xff, 0xd8, 0xff, 0xe0}), ImageFormat::kJpeg);
-  EXPECT_EQ(detect_image_format({0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0}), ImageFormat::kPng);
+  EXPECT_EQ(detect_image_format({0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0}),
+            ImageFormat::kPng);
   EXPECT_EQ(detect_image_format({'G', 'I', 'F', '8'}), ImageFormat::kUnknown);
   EXPECT_EQ(detect_image_format({}), ImageFormat::kUnknown);
 }
@@ -52,8 +53,8 @@ TEST(ImageDecode, PngRgbaDropsAlpha) {
   REQUIRE_PNG();
   testdata::PngImage png{2, 1, kRgba, 8, {10, 20, 30, 0, 40, 50, 60, 255}, {}, {}};
   const torch::Tensor decoded = decode_image(testdata::png_bytes(png), "rgba.png");
-  EXPECT_TRUE(torch::equal(decoded, torch::tensor({10, 40, 20, 50, 30, 60}, torch::kUInt8)
-                                        .reshape({3, 1, 2})));
+  EXPECT_TRUE(torch::equal(
+      decoded, torch::tensor({10, 40, 20, 50, 30, 60}, torch::kUInt8).reshape({3, 1, 2})));
 }
 
 TEST(ImageDecode, PngGrayAlphaDropsAlpha) {
@@ -75,7 +76,8 @@ TEST(ImageDecode, PngLowBitDepthGrayExpands) {
   REQUIRE_PNG();
   testdata::PngImage png{4, 1, kGray, 2, {0b00011011}, {}, {}};  // levels 0, 1, 2, 3
   const torch::Tensor decoded = decode_image(testdata::png_bytes(png), "g2.png");
-  EXPECT_TRUE(torch::equal(decoded, torch::tensor({0, 85, 170, 255}, torch::kUInt8).reshape({1, 1, 4})));
+  EXPECT_TRUE(
+      torch::equal(decoded, torch::tensor({0, 85, 170, 255}, torch::kUInt8).reshape({1, 1, 4})));
 }
 
 TEST(ImageDecode, PngPaletteWithTransparencyBecomesRgb) {
@@ -83,7 +85,8 @@ TEST(ImageDecode, PngPaletteWithTransparencyBecomesRgb) {
   testdata::PngImage png{3, 1, kPalette, 8, {1, 0, 1}, {1, 2, 3, 200, 100, 50}, {0, 128}};
   const torch::Tensor decoded = decode_image(testdata::png_bytes(png), "pal.png");
   EXPECT_TRUE(torch::equal(
-      decoded, torch::tensor({200, 1, 200, 100, 2, 100, 50, 3, 50}, torch::kUInt8).reshape({3, 1, 3})));
+      decoded,
+      torch::tensor({200, 1, 200, 100, 2, 100, 50, 3, 50}, torch::kUInt8).reshape({3, 1, 3})));
 }
 
 TEST(ImageDecode, JpegRgbApproximately) {
@@ -149,8 +152,11 @@ TEST(ImageDecode, TruncatedJpegIsUserError) {
 
 TEST(ImageDecode, JpegHeaderOnlyIsUserError) {
   REQUIRE_JPEG();
-  EXPECT_TRUE(throws_user_error([&] { decode_image({0xff, 0xd8, 0xff, 0xe0, 0, 0x10}, "/d/h.jpg"); },
-                                {"/d/h.jpg", "JPEG"}));
+  EXPECT_TRUE(throws_user_error(
+      [&] {
+        decode_image({0xff, 0xd8, 0xff, 0xe0, 0, 0x10}, "/d/h.jpg");
+      },
+      {"/d/h.jpg", "JPEG"}));
 }
 
 TEST(ImageDecode, TruncatedPngIsUserError) {
@@ -171,14 +177,19 @@ TEST(ImageDecode, CorruptPngIsUserError) {
 
 TEST(ImageDecode, WithoutLibjpegJpegIsRejectedClearly) {
   if (TUTORIAL_WITH_JPEG) GTEST_SKIP() << "built with libjpeg";
-  EXPECT_TRUE(throws_user_error([&] { decode_image({0xff, 0xd8, 0xff, 0xe0}, "/d/x.jpg"); },
-                                {"built without libjpeg: cannot decode /d/x.jpg"}));
+  EXPECT_TRUE(throws_user_error(
+      [&] {
+        decode_image({0xff, 0xd8, 0xff, 0xe0}, "/d/x.jpg");
+      },
+      {"built without libjpeg: cannot decode /d/x.jpg"}));
 }
 
 TEST(ImageDecode, WithoutLibpngPngIsRejectedClearly) {
   if (TUTORIAL_WITH_PNG) GTEST_SKIP() << "built with libpng";
   EXPECT_TRUE(throws_user_error(
-      [&] { decode_image({0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}, "/d/x.png"); },
+      [&] {
+        decode_image({0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}, "/d/x.png");
+      },
       {"built without libpng: cannot decode /d/x.png"}));
 }
 

@@ -31,7 +31,7 @@ namespace {
 }
 
 // uint8 [C, H, W] -> the interleaved H, W, C bytes the codecs take.
-std::vector<uint8_t> interleaved(const torch::Tensor& chw) {
+[[maybe_unused]] std::vector<uint8_t> interleaved(const torch::Tensor& chw) {
   const torch::Tensor hwc = chw.permute({1, 2, 0}).contiguous();
   const uint8_t* data = hwc.data_ptr<uint8_t>();
   return std::vector<uint8_t>(data, data + hwc.numel());
@@ -74,7 +74,8 @@ TempDir::~TempDir() {
 void write_bytes(const fs::path& path, const std::vector<uint8_t>& bytes) {
   if (path.has_parent_path()) fs::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   if (!out) throw std::runtime_error("test_files: cannot write " + path.string());
 }
 
@@ -83,7 +84,8 @@ void write_gzip(const fs::path& path, const std::vector<uint8_t>& bytes) {
   if (path.has_parent_path()) fs::create_directories(path.parent_path());
   gzFile file = gzopen(path.c_str(), "wb");
   if (file == nullptr) throw std::runtime_error("test_files: cannot gzopen " + path.string());
-  const int written = bytes.empty() ? 0 : gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size()));
+  const int written =
+      bytes.empty() ? 0 : gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size()));
   const int closed = gzclose(file);
   if (written != static_cast<int>(bytes.size()) || closed != Z_OK) {
     throw std::runtime_error("test_files: cannot write " + path.string());
@@ -97,9 +99,9 @@ void write_gzip(const fs::path& path, const std::vector<uint8_t>& bytes) {
 
 std::vector<uint8_t> gzip_bytes(const std::vector<uint8_t>& bytes) {
   static std::atomic<int> counter{0};
-  const fs::path scratch = fs::temp_directory_path() /
-                           ("tutorial_gzip_" + std::to_string(::getpid()) + "_" +
-                            std::to_string(counter++) + ".gz");
+  const fs::path scratch =
+      fs::temp_directory_path() /
+      ("tutorial_gzip_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".gz");
   write_gzip(scratch, bytes);
   std::ifstream in(scratch, std::ios::binary);
   std::vector<uint8_t> compressed((std::istreambuf_iterator<char>(in)),
@@ -188,8 +190,8 @@ std::vector<uint8_t> png_bytes(const PngImage& image) {
   }
   if (!palette.empty()) png_set_PLTE(png, info, palette.data(), static_cast<int>(palette.size()));
   if (!image.palette_alpha.empty()) {
-    png_set_tRNS(png, info, image.palette_alpha.data(), static_cast<int>(image.palette_alpha.size()),
-                 nullptr);
+    png_set_tRNS(png, info, image.palette_alpha.data(),
+                 static_cast<int>(image.palette_alpha.size()), nullptr);
   }
   png_write_info(png, info);
   const size_t row_bytes = image.rows.size() / static_cast<size_t>(image.height);

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Regenerates RUN.md from real runs of the built executables.
+#   scripts/make_run_md.sh [BUILD_DIR]
+# Runs: stage 1 with its defaults (the tutorial's job, 5 epochs), stage 2 for
+# one epoch, ResNet-20 on the CIFAR-10 image folder for one epoch when
+# ../shared/datasets/cifar10-jpeg.tar.gz is there, and two bad inputs.
+# Takes about 10 minutes on 2 CPU cores.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+out=$root/RUN.md
+
+# Runs a command in $work, and writes it and what it printed as a console block.
+show() {
+  local title=$1; shift
+  echo "running: $*" >&2
+  {
+    echo "## $title"
+    echo
+    echo '```'
+    echo "\$ $*"
+    (cd "$work" && "$@" 2>&1) || echo "(exit status $?)"
+    echo '```'
+    echo
+  } >> "$out.tmp"
+}
+
+cat > "$out.tmp" <<HEADER
+# Real runs
+
+Produced by \`scripts/make_run_md.sh\` on $(date -u +%Y-%m-%d): $(nproc) CPU cores
+($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), no GPU,
+Debian's LibTorch $(dpkg-query -W -f='${Version}' libtorch-dev 2>/dev/null || echo '?').
+Commands are shown relative to the repository root.
+
+HEADER
+
+show "Stage 1, the tutorial's job (defaults)" \
+  "$build/examples/stage1_single_device" --output-dir "$work/stage1"
+show "Stage 2 on a machine without GPUs (one epoch)" \
+  "$build/examples/stage2_data_parallel" --epochs 1 --output-dir "$work/stage2"
+
+cifar=$root/../shared/datasets/cifar10-jpeg.tar.gz
+if [[ -f $cifar ]]; then
+  mkdir -p "$work/cifar10"
+  tar -xzf "$cifar" -C "$work/cifar10"
+  show "ResNet-20 on the CIFAR-10 image folder (one epoch of He et al.'s recipe, CPU)" \
+    "$build/examples/stage1_single_device" --dataset image-folder --data-dir "$work/cifar10" \
+    --model resnet20 --batch-size 128 --lr 0.1 --momentum 0.9 --weight-decay 1e-4 \
+    --epochs 1 --log-interval 50 --output-dir "$work/resnet20"
+fi
+
+show "A bad option" "$build/examples/stage1_single_device" --batch-size 0
+show "A missing dataset folder" "$build/examples/stage1_single_device" --data-dir /no/such/folder
+
+# Paths of this machine's temporary folders and build tree mean nothing to a reader.
+sed -e "s|$work|/tmp/run|g" -e "s|$build|build|g" "$out.tmp" > "$out"
+rm -f "$out.tmp"
+echo "wrote $out" >&2

@@ -1,0 +1,192 @@
+// Each executable end to end, as a user runs it: a short run on small data the
+// test writes, and every kind of bad input ending in one line and exit status 2.
+#include "stage_paths.h"
+#include "test_files.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+using namespace tutorial::testdata;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Runs `program args` with stdout and stderr captured to files in `dir`.
+RunResult run(const std::string& program, const std::string& args, const TempDir& dir) {
+  const auto out = dir.path() / "stdout.txt", err = dir.path() / "stderr.txt";
+  const std::string command =
+      "'" + program + "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
+  const int status = std::system(command.c_str());
+  RunResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = read_text(out);
+  result.err = read_text(err);
+  return result;
+}
+
+// A Fashion-MNIST-shaped dataset: raw IDX files, `train` and `test` images.
+void write_idx_dataset(const fs::path& dir, int64_t train, int64_t test) {
+  for (const auto& [prefix, n] : {std::pair<std::string, int64_t>{"train", train}, {"t10k", test}}) {
+    auto images = random_images(n, 1, 28, 28, static_cast<uint64_t>(n));
+    auto labels = torch::arange(n, torch::kLong) % 10;
+    write_bytes(dir / (prefix + "-images-idx3-ubyte"), idx_images_bytes(images));
+    write_bytes(dir / (prefix + "-labels-idx1-ubyte"), idx_labels_bytes(labels));
+  }
+}
+
+int count_lines(const std::string& text) {
+  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+}
+
+}  // namespace
+
+class Stages : public testing::TestWithParam<std::string> {};
+
+TEST_P(Stages, ShortRunTrainsEvaluatesAndSaves) {
+  TempDir dir;
+  write_idx_dataset(dir.path() / "data", 256, 64);
+  const auto r = run(GetParam(),
+                     "--data-dir " + dir / "data" + " --max-steps 3 --log-interval 1 --output-dir " +
+                         dir / "out",
+                     dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("| model        | mlp (669706 parameters)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Epoch 1\n-------------------------------\nloss: "), std::string::npos);
+  EXPECT_NE(r.out.find("[  128/  256]"), std::string::npos) << r.out;  // batch 2 of 64
+  EXPECT_NE(r.out.find("Test Error: \n Accuracy: "), std::string::npos);
+  EXPECT_EQ(r.out.find("Epoch 2"), std::string::npos) << "--max-steps 3 ends in epoch 1";
+  EXPECT_NE(r.out.find("Done!\nSaved PyTorch Model State to "), std::string::npos);
+  EXPECT_TRUE(fs::exists(dir.path() / "out" / "model.pth"));
+  EXPECT_TRUE(fs::exists(dir.path() / "out" / "optimizer.pth"));
+  const auto metrics = read_text(dir.path() / "out" / "metrics.jsonl");
+  EXPECT_EQ(count_lines(metrics), 1);
+  EXPECT_NE(metrics.find("\"step\": 3,"), std::string::npos) << metrics;
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_P(Stages, HelpListsTheOptions) {
+  TempDir dir;
+  const auto r = run(GetParam(), "--help", dir);
+  ASSERT_EQ(r.exit_code, 0);
+  for (const char* option : {"--data-dir", "--dataset", "--model", "--epochs", "--batch-size",
+                             "--lr", "--momentum", "--weight-decay", "--schedule", "--seed",
+                             "--device", "--output-dir", "--log-interval", "--max-steps"}) {
+    EXPECT_NE(r.out.find(option), std::string::npos) << option;
+  }
+}
+
+TEST_P(Stages, BadInputEndsInOneLineAndExitStatus2) {
+  TempDir dir;
+  const auto data = dir.path() / "data";
+  write_idx_dataset(data, 64, 16);
+  const auto truncated = dir.path() / "truncated";
+  write_idx_dataset(truncated, 64, 16);
+  fs::resize_file(truncated / "train-images-idx3-ubyte", 1000);
+  const auto bad_magic = dir.path() / "bad_magic";
+  write_idx_dataset(bad_magic, 64, 16);
+  fs::copy_file(bad_magic / "train-labels-idx1-ubyte", bad_magic / "train-images-idx3-ubyte",
+                fs::copy_options::overwrite_existing);
+  const auto bad_label = dir.path() / "bad_label";
+  write_idx_dataset(bad_label, 64, 16);
+  write_bytes(bad_label / "t10k-labels-idx1-ubyte",
+              idx_labels_bytes(torch::full({16}, 12, torch::kLong)));
+  const auto missing = dir.path() / "missing";
+  write_idx_dataset(missing, 64, 16);
+  fs::remove(missing / "t10k-labels-idx1-ubyte");
+
+  const std::string d = " --data-dir " + data.string();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--data-dir " + (dir.path() / "nowhere").string(), "nowhere"},
+      {"--data-dir " + missing.string(), "t10k-labels-idx1-ubyte"},
+      {"--data-dir " + truncated.string(), "train-images-idx3-ubyte"},
+      {"--data-dir " + bad_magic.string(), "magic"},
+      {"--data-dir " + bad_label.string(), "label"},
+      {d + " --batch-size 0", "--batch-size"},
+      {d + " --lr -1", "--lr"},
+      {d + " --lr fast", "--lr"},
+      {d + " --model vgg16", "vgg16"},
+      {d + " --dataset imagenet", "imagenet"},
+      {d + " --max-steps -1", "--max-steps"},
+      {d + " --device tpu", "--device"},
+      {d + " --bogus", "bogus"},
+  };
+  for (const auto& [args, phrase] : cases) {
+    const auto r = run(GetParam(), args + " --output-dir " + dir / "out", dir);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << args << ": stderr is\n" << r.err;
+    EXPECT_NE(r.err.find(": error: "), std::string::npos) << args << ": " << r.err;
+    EXPECT_NE(r.err.find(phrase), std::string::npos) << args << ": " << r.err;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllStages, Stages, testing::Values(kStage1Path, kStage2Path),
+                         [](const testing::TestParamInfo<std::string>& param_info) {
+                           return fs::path(param_info.param).filename().string();
+                         });
+
+TEST(Stage2, SaysWhyItRunsOnOneDevice) {
+  TempDir dir;
+  write_idx_dataset(dir.path() / "data", 64, 16);
+  const auto r = run(kStage2Path,
+                     "--device cpu --data-dir " + dir / "data" + " --max-steps 1 --output-dir " +
+                         dir / "out",
+                     dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Note: DataParallel needs two or more GPUs; training on cpu alone"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST(Stage1, TrainsResNet20OnCifar10BinaryFiles) {
+  TempDir dir;
+  const auto data = dir.path() / "cifar";
+  const auto images = random_images(64, 3, 32, 32, 5);
+  const auto labels = torch::arange(64, torch::kLong) % 10;
+  for (int i = 1; i <= 5; ++i) {
+    write_bytes(data / ("data_batch_" + std::to_string(i) + ".bin"), cifar10_bytes(images, labels));
+  }
+  write_bytes(data / "test_batch.bin", cifar10_bytes(images.slice(0, 0, 16), labels.slice(0, 0, 16)));
+  const auto r = run(kStage1Path,
+                     "--dataset cifar10 --model resnet20 --batch-size 32 --max-steps 2 --data-dir " +
+                         data.string() + " --output-dir " + dir / "out",
+                     dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("resnet20 (269722 parameters)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("random crop (pad 4) + flip"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Test Error"), std::string::npos);
+}
+
+TEST(Stage1, TrainsOnAnImageFolder) {
+  TempDir dir;
+  const auto data = dir.path() / "folder";
+  const auto images = random_images(12, 3, 16, 16, 9);
+  for (const std::string split : {"train", "test"}) {
+    for (int64_t i = 0; i < 12; ++i) {
+      const std::string label = i % 2 ? "cat" : "dog";
+      write_bytes(data / split / label / (std::to_string(i) + ".png"), png_bytes(images[i]));
+    }
+  }
+  const auto r = run(kStage1Path,
+                     "--dataset image-folder --model resnet20 --batch-size 4 --max-steps 2 "
+                     "--data-dir " + data.string() + " --output-dir " + dir / "out",
+                     dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("12 x 3x16x16"), std::string::npos) << r.out;
+}
