@@ -20,6 +20,11 @@ if(NOT Torch_FOUND)
       OUTPUT_VARIABLE _torch_python_prefix OUTPUT_STRIP_TRAILING_WHITESPACE
       RESULT_VARIABLE _torch_python_rc ERROR_QUIET)
     if(_torch_python_rc EQUAL 0 AND EXISTS "${_torch_python_prefix}/Torch/TorchConfig.cmake")
+      # TorchConfig looks for libc10 with find_library(PATHS <torch>/lib), which
+      # searches the prefix path first: put this torch there, or a system
+      # LibTorch's libc10 would be mixed in.
+      get_filename_component(_torch_python_root "${_torch_python_prefix}/../.." ABSOLUTE)
+      list(PREPEND CMAKE_PREFIX_PATH "${_torch_python_root}")
       find_package(Torch CONFIG QUIET PATHS "${_torch_python_prefix}" NO_DEFAULT_PATH)
       set(_torch_origin "python3 torch package (${TUTORIAL_PYTHON3})")
     endif()
@@ -43,6 +48,18 @@ if(NOT Torch_FOUND)
   message(FATAL_ERROR
     "LibTorch not found. Install Debian's libtorch-dev (scripts/install_deps.sh), "
     "or pass -DCMAKE_PREFIX_PATH=/path/to/libtorch, or put a python3 with torch on PATH.")
+endif()
+
+# Two LibTorch installations side by side (Debian's and an unpacked one) can
+# get mixed: TorchConfig finds libc10 on the system path before its own.
+if(c10_LIBRARY AND TORCH_INSTALL_PREFIX)
+  get_filename_component(_torch_root "${TORCH_INSTALL_PREFIX}" ABSOLUTE)
+  string(FIND "${c10_LIBRARY}" "${_torch_root}/" _c10_in_torch_root)
+  if(NOT _c10_in_torch_root EQUAL 0)
+    message(FATAL_ERROR "LibTorch in ${TORCH_INSTALL_PREFIX} was found, but its libc10 "
+      "came from ${c10_LIBRARY}: pass -DCMAKE_PREFIX_PATH=${TORCH_INSTALL_PREFIX} "
+      "(the LibTorch folder itself, not its share/cmake) in a fresh build folder")
+  endif()
 endif()
 
 set(TUTORIAL_TORCH_VERSION "${Torch_VERSION}")
@@ -76,11 +93,12 @@ if(TUTORIAL_WITH_CUDA)
 endif()
 
 # Gloo: pip wheels of torch link Gloo in but do not ship its headers (Debian's
-# libgloo-dev does), so the C++ Gloo backend is available only with them.
+# libgloo-dev does), so the C++ Gloo backend is available only with them. Only
+# headers beside LibTorch's own count: another Gloo may not match its build.
 set(TUTORIAL_WITH_GLOO OFF)
-find_path(TUTORIAL_GLOO_INCLUDE_DIR gloo/config.h HINTS ${_torch_includes})
+find_path(TUTORIAL_GLOO_INCLUDE_DIR gloo/config.h PATHS ${_torch_includes} NO_DEFAULT_PATH)
 find_path(TUTORIAL_C10D_GLOO_HEADER_DIR torch/csrc/distributed/c10d/ProcessGroupGloo.hpp
-  HINTS ${_torch_includes})
+  PATHS ${_torch_includes} NO_DEFAULT_PATH)
 if(TUTORIAL_GLOO_INCLUDE_DIR AND TUTORIAL_C10D_GLOO_HEADER_DIR)
   set(TUTORIAL_WITH_GLOO ON)
 endif()

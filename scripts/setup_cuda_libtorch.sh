@@ -98,9 +98,10 @@ find_python_with_pip() {
 if ! PYTHON=$(find_python_with_pip); then
   if ((EUID == 0)) && command -v apt-get >/dev/null; then
     log "no python3 with pip: installing Debian's python3-pip"
-    DEBIAN_FRONTEND=noninteractive apt-get -q -o Dpkg::Use-Pty=0 update >/dev/null &&
-      DEBIAN_FRONTEND=noninteractive apt-get -qq -y -o Dpkg::Use-Pty=0 install python3-pip >/dev/null ||
+    if ! { DEBIAN_FRONTEND=noninteractive apt-get -q -o Dpkg::Use-Pty=0 update >/dev/null &&
+           DEBIAN_FRONTEND=noninteractive apt-get -qq -y -o Dpkg::Use-Pty=0 install python3-pip >/dev/null; }; then
       die "apt-get install python3-pip failed"
+    fi
   fi
   PYTHON=$(find_python_with_pip) || die "no python3 with pip found (on Debian: apt-get install python3-pip)"
 fi
