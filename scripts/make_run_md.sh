@@ -7,7 +7,7 @@
 # Takes about 10 minutes on 2 CPU cores.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$root/build}
+build=$(cd "${1:-$root/build}" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 out=$root/RUN.md
@@ -33,29 +33,32 @@ cat > "$out.tmp" <<HEADER
 Produced by \`scripts/make_run_md.sh\` on $(date -u +%Y-%m-%d): $(nproc) CPU cores
 ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), no GPU,
 Debian's LibTorch $(dpkg-query -W -f='${Version}' libtorch-dev 2>/dev/null || echo '?').
-Commands are shown relative to the repository root.
+Commands are shown with the build folder relative to the repository root,
+run in an empty working folder.
 
 HEADER
 
+# Commands run inside $work with relative paths, so what they print holds no
+# temporary folder names.
 show "Stage 1, the tutorial's job (defaults)" \
-  "$build/examples/stage1_single_device" --output-dir "$work/stage1"
+  "$build/examples/stage1_single_device" --output-dir stage1
 show "Stage 2 on a machine without GPUs (one epoch)" \
-  "$build/examples/stage2_data_parallel" --epochs 1 --output-dir "$work/stage2"
+  "$build/examples/stage2_data_parallel" --epochs 1 --output-dir stage2
 
 cifar=$root/../shared/datasets/cifar10-jpeg.tar.gz
 if [[ -f $cifar ]]; then
   mkdir -p "$work/cifar10"
   tar -xzf "$cifar" -C "$work/cifar10"
   show "ResNet-20 on the CIFAR-10 image folder (one epoch of He et al.'s recipe, CPU)" \
-    "$build/examples/stage1_single_device" --dataset image-folder --data-dir "$work/cifar10" \
+    "$build/examples/stage1_single_device" --dataset image-folder --data-dir cifar10 \
     --model resnet20 --batch-size 128 --lr 0.1 --momentum 0.9 --weight-decay 1e-4 \
-    --epochs 1 --log-interval 50 --output-dir "$work/resnet20"
+    --epochs 1 --log-interval 50 --output-dir resnet20
 fi
 
 show "A bad option" "$build/examples/stage1_single_device" --batch-size 0
 show "A missing dataset folder" "$build/examples/stage1_single_device" --data-dir /no/such/folder
 
-# Paths of this machine's temporary folders and build tree mean nothing to a reader.
-sed -e "s|$work|/tmp/run|g" -e "s|$build|build|g" "$out.tmp" > "$out"
+# The build tree's absolute path means nothing to a reader.
+sed -e "s|$build/|build/|g" "$out.tmp" > "$out"
 rm -f "$out.tmp"
 echo "wrote $out" >&2

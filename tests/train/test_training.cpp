@@ -44,30 +44,47 @@ std::filesystem::path fresh_dir(const std::string& name) {
 
 }  // namespace
 
+// The MLP on the quadrant task, with its loader, optimizer and trainer.
+struct QuadrantRun {
+  QuadrantRun(int64_t samples, int64_t batch_size, TrainConfig config, TrainerOptions options)
+      : data(quadrant_task(samples, 1)),
+        loader(data, ShardedSampler(data.size(), SamplerOptions{true, 0}),
+               LoaderOptions{batch_size}),
+        model(make_model("mlp", {1, 8, 8}, 4)),
+        sgd(make_sgd(model->parameters(), config)),
+        trainer(*model.module(), [this](const torch::Tensor& x) { return model.forward(x); }, sgd,
+                LrSchedule("constant", config.lr, 1000), BatchTransform{}, BatchTransform{},
+                options) {}
+
+  TrainEpochResult train_epoch(int64_t epoch) {
+    loader.start_epoch(epoch);
+    return trainer.train_epoch(loader);
+  }
+
+  ImageDataset data;
+  BatchLoader loader;
+  Classifier model;
+  torch::optim::SGD sgd;
+  Trainer trainer;
+};
+
 TEST(Training, LossFallsAndAccuracyPassesTheBar) {
   torch::manual_seed(0);
-  auto train = quadrant_task(512, 1), test = quadrant_task(256, 2);
-  BatchLoader train_loader(train, ShardedSampler(train.size(), SamplerOptions{true, 0}),
-                           LoaderOptions{32});
-  BatchLoader test_loader(test, ShardedSampler(test.size(), SamplerOptions{false}),
-                          LoaderOptions{64});
-  auto model = make_model("mlp", {1, 8, 8}, 4);
   TrainConfig config;
   config.lr = 0.05;
   config.momentum = 0.9;
-  auto sgd = make_sgd(model->parameters(), config);
-  Trainer trainer(*model.module(), [&](const torch::Tensor& x) { return model.forward(x); }, sgd,
-                  LrSchedule("constant", config.lr, 80), BatchTransform{}, BatchTransform{},
-                  TrainerOptions{1000, 0, 0});
+  QuadrantRun run(512, 32, config, TrainerOptions{1000, 0, 0});
+  auto test = quadrant_task(256, 2);
+  BatchLoader test_loader(test, ShardedSampler(test.size(), SamplerOptions{false}),
+                          LoaderOptions{64});
   std::vector<double> losses;
   EvalResult result;
   for (int64_t epoch = 0; epoch < 5; ++epoch) {
-    train_loader.start_epoch(epoch);
-    losses.push_back(trainer.train_epoch(train_loader).mean_loss);
+    losses.push_back(run.train_epoch(epoch).mean_loss);
     test_loader.start_epoch(0);
-    result = trainer.evaluate(test_loader);
+    result = run.trainer.evaluate(test_loader);
   }
-  EXPECT_EQ(trainer.step(), 5 * 16);
+  EXPECT_EQ(run.trainer.step(), 5 * 16);
   EXPECT_LT(losses.back(), losses.front() / 4);
   EXPECT_EQ(result.samples, 256);
   EXPECT_EQ(result.batches, 4);
@@ -75,31 +92,17 @@ TEST(Training, LossFallsAndAccuracyPassesTheBar) {
 }
 
 TEST(Training, MaxStepsStopsMidEpoch) {
-  auto train = quadrant_task(256, 1);
-  BatchLoader loader(train, ShardedSampler(train.size(), SamplerOptions{}), LoaderOptions{16});
-  auto model = make_model("mlp", {1, 8, 8}, 4);
-  auto sgd = make_sgd(model->parameters(), TrainConfig{});
-  Trainer trainer(*model.module(), [&](const torch::Tensor& x) { return model.forward(x); }, sgd,
-                  LrSchedule("constant", 1e-3, 16), BatchTransform{}, BatchTransform{},
-                  TrainerOptions{1000, 5, 0});
-  loader.start_epoch(0);
-  auto result = trainer.train_epoch(loader);
+  QuadrantRun run(256, 16, TrainConfig{}, TrainerOptions{1000, 5, 0});
+  auto result = run.train_epoch(0);
   EXPECT_EQ(result.steps, 5);
   EXPECT_EQ(result.samples, 80);
-  EXPECT_TRUE(trainer.reached_max_steps());
+  EXPECT_TRUE(run.trainer.reached_max_steps());
 }
 
 TEST(Training, PrintsTheTutorialsLogLines) {
-  auto train = quadrant_task(64, 1);
-  BatchLoader loader(train, ShardedSampler(train.size(), SamplerOptions{}), LoaderOptions{16});
-  auto model = make_model("mlp", {1, 8, 8}, 4);
-  auto sgd = make_sgd(model->parameters(), TrainConfig{});
-  Trainer trainer(*model.module(), [&](const torch::Tensor& x) { return model.forward(x); }, sgd,
-                  LrSchedule("constant", 1e-3, 4), BatchTransform{}, BatchTransform{},
-                  TrainerOptions{2, 0, 0});
-  loader.start_epoch(0);
+  QuadrantRun run(64, 16, TrainConfig{}, TrainerOptions{2, 0, 0});
   testing::internal::CaptureStdout();
-  trainer.train_epoch(loader);
+  run.train_epoch(0);
   const auto printed = testing::internal::GetCapturedStdout();
   // Batches 0 and 2 of 4: "loss: 1.386294  [    0/   64]".
   EXPECT_NE(printed.find("]\nloss: "), std::string::npos) << printed;
