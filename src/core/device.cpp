@@ -41,8 +41,11 @@ torch::Device resolve_device(const std::string& name) {
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 
-int64_t configure_cpu_threads(int64_t threads) {
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+int64_t configure_cpu_threads(int64_t threads, int64_t processes_per_machine) {
+  if (threads == 0) {
+    const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
+    threads = std::max<int64_t>(1, cores / std::max<int64_t>(1, processes_per_machine));
+  }
   at::set_num_threads(static_cast<int>(threads));
   return at::get_num_threads();
 }

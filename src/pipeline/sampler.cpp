@@ -18,7 +18,9 @@ ShardedSampler::ShardedSampler(int64_t dataset_size, SamplerOptions options)
   }
   if (dataset_size_ < 1) throw UserError("cannot sample from an empty dataset");
   const int64_t world = options_.world_size;
-  if (options_.drop_last && dataset_size_ % world != 0) {
+  if (!options_.pad && !options_.drop_last) {
+    num_samples_ = (dataset_size_ - options_.rank + world - 1) / world;  // positions rank, rank+world, ...
+  } else if (options_.drop_last && dataset_size_ % world != 0) {
     num_samples_ = (dataset_size_ - world + world - 1) / world;  // ceil((n - world) / world)
   } else {
     num_samples_ = (dataset_size_ + world - 1) / world;  // ceil(n / world)
@@ -39,6 +41,9 @@ torch::Tensor ShardedSampler::indices() const {
     order = torch::randperm(dataset_size_, generator, torch::kLong);
   } else {
     order = torch::arange(dataset_size_, torch::kLong);
+  }
+  if (!options_.pad && !options_.drop_last) {
+    return order.slice(0, options_.rank, dataset_size_, options_.world_size).contiguous();
   }
   const int64_t total_size = num_samples_ * options_.world_size;
   if (total_size > dataset_size_) {

@@ -18,6 +18,10 @@ struct SamplerOptions {
   int64_t rank = 0;
   int64_t world_size = 1;
   bool drop_last = false;  // drop the tail instead of padding (DistributedSampler's drop_last)
+  // Pad shards to equal length by repeating samples (DistributedSampler does,
+  // so every rank runs the same number of steps). Off for evaluation: shards
+  // then differ by at most one sample and every sample is counted once.
+  bool pad = true;
 };
 
 class ShardedSampler {

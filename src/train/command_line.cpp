@@ -98,6 +98,9 @@ void validate(const TrainConfig& c) {
   require(c.max_steps >= 0, "--max-steps must be >= 0 (0: no limit), got " +
                                 std::to_string(c.max_steps));
   require(!c.output_dir.empty(), "--output-dir must not be empty");
+  require(c.backend == "auto" || c.backend == "nccl" || c.backend == "gloo",
+          "--backend must be auto, nccl or gloo, got '" + c.backend + "'");
+  require(c.dist_timeout >= 1, "--dist-timeout must be at least 1 second");
 }
 
 std::optional<TrainConfig> parse_command_line(int argc, const char* const argv[],
@@ -130,6 +133,11 @@ std::optional<TrainConfig> parse_command_line(int argc, const char* const argv[]
   if (features.device_list) {
     options.add_options("Device")
       ("devices", "GPU indices for DataParallel, e.g. 0,1 (default: all visible)", cxxopts::value<std::string>());
+  }
+  if (features.distributed) {
+    options.add_options("Distributed")
+      ("backend", "auto | nccl | gloo (auto: nccl on GPUs, gloo on CPUs)", cxxopts::value<std::string>()->default_value(d.backend))
+      ("dist-timeout", "seconds to wait for the other ranks", cxxopts::value<std::string>()->default_value(std::to_string(d.dist_timeout)));
   }
   options.add_options("Output")
     ("output-dir", "folder for model.pth, optimizer.pth and metrics.jsonl", cxxopts::value<std::string>()->default_value(d.output_dir))
@@ -165,6 +173,10 @@ std::optional<TrainConfig> parse_command_line(int argc, const char* const argv[]
     c.prefetch = get<int64_t>(result, "prefetch");
     if (features.device_list && result.count("devices")) {
       c.devices = parse_device_list(get<std::string>(result, "devices"));
+    }
+    if (features.distributed) {
+      c.backend = get<std::string>(result, "backend");
+      c.dist_timeout = get<int64_t>(result, "dist-timeout");
     }
     c.output_dir = get<std::string>(result, "output-dir");
     c.log_interval = get<int64_t>(result, "log-interval");

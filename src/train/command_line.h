@@ -11,6 +11,7 @@ namespace tutorial {
 
 struct CommandLineFeatures {
   bool device_list = false;  // --devices (stage 2, DataParallel)
+  bool distributed = false;  // --backend, --dist-timeout (stages 3 and 4)
 };
 
 // Parses argv into a validated TrainConfig. Returns nullopt after printing

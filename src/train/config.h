@@ -28,6 +28,9 @@ struct TrainConfig {
   std::vector<int64_t> devices;       // stage 2: CUDA device indices for DataParallel
   int64_t threads = 0;                // CPU intra-op threads; 0: one per core
   int64_t prefetch = 2;               // batches prepared ahead by a background thread
+  // Distributed stages
+  std::string backend = "auto";       // auto | nccl | gloo
+  int64_t dist_timeout = 600;         // seconds to wait for other ranks
   // Output
   std::string output_dir = "output";
   int64_t log_interval = 100;         // batches between loss lines

@@ -54,7 +54,8 @@ TrainEpochResult Trainer::train_epoch(BatchLoader& loader) {
     result.samples += batch->labels.size(0);
     ++result.steps;
     if (batch_index % options_.log_interval == 0) {
-      const int64_t current = std::min(batch_index * loader.options().batch_size, dataset_size);
+      const int64_t current = std::min(
+          batch_index * loader.options().batch_size * options_.world_size, dataset_size);
       out() << strprintf("loss: %7f  [%5lld/%5lld]", loss.item<double>(),
                          static_cast<long long>(current), static_cast<long long>(dataset_size))
             << std::endl;

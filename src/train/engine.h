@@ -22,6 +22,7 @@ struct TrainerOptions {
   int64_t log_interval = 100;  // batches between loss lines
   int64_t max_steps = 0;       // 0: no limit
   uint64_t seed = 0;           // augmentation randomness
+  int64_t world_size = 1;      // ranks training together: progress lines count all of them
 };
 
 struct TrainEpochResult {

@@ -1,6 +1,7 @@
 // Each executable end to end, as a user runs it: a short run on small data the
 // test writes, and every kind of bad input ending in one line and exit status 2.
 #include "stage_paths.h"
+#include "stage_runner.h"
 #include "test_files.h"
 
 #include <gtest/gtest.h>
@@ -14,48 +15,6 @@
 using namespace tutorial::testdata;
 namespace fs = std::filesystem;
 
-namespace {
-
-struct RunResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Runs `program args` with stdout and stderr captured to files in `dir`.
-RunResult run(const std::string& program, const std::string& args, const TempDir& dir) {
-  const auto out = dir.path() / "stdout.txt", err = dir.path() / "stderr.txt";
-  const std::string command =
-      "'" + program + "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
-  const int status = std::system(command.c_str());
-  RunResult result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = read_text(out);
-  result.err = read_text(err);
-  return result;
-}
-
-// A Fashion-MNIST-shaped dataset: raw IDX files, `train` and `test` images.
-void write_idx_dataset(const fs::path& dir, int64_t train, int64_t test) {
-  for (const auto& [prefix, n] : {std::pair<std::string, int64_t>{"train", train}, {"t10k", test}}) {
-    auto images = random_images(n, 1, 28, 28, static_cast<uint64_t>(n));
-    auto labels = torch::arange(n, torch::kLong) % 10;
-    write_bytes(dir / (prefix + "-images-idx3-ubyte"), idx_images_bytes(images));
-    write_bytes(dir / (prefix + "-labels-idx1-ubyte"), idx_labels_bytes(labels));
-  }
-}
-
-int count_lines(const std::string& text) {
-  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
-}
-
-}  // namespace
 
 class Stages : public testing::TestWithParam<std::string> {};
 

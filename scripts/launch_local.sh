@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# A launcher like torchrun that needs no Python: starts one process per GPU
+# with the variables torchrun sets, and stops them all when one fails, so a
+# crashed rank never leaves the others hanging in a collective.
+set -u
+
+readonly me=launch_local.sh
+
+usage() {
+  cat <<'EOF'
+Usage: scripts/launch_local.sh --nproc-per-node N [--nnodes M --node-rank R
+         --master-addr A --master-port P] [--] PROGRAM [ARGS...]
+
+Starts N copies of PROGRAM on this node, each with RANK, LOCAL_RANK,
+WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR and MASTER_PORT set, as torchrun
+does, and waits for them. Their output is passed through unchanged.
+
+  --nproc-per-node N  processes on this node (usually one per GPU); required
+  --nnodes M          nodes taking part (default 1); run this script on each
+  --node-rank R       this node's index, 0 .. M-1 (default 0)
+  --master-addr A     host of rank 0 (default 127.0.0.1; required when M > 1)
+  --master-port P     port rank 0 listens on (default 29500)
+
+If a process exits with a non-zero status, the others are stopped (SIGTERM,
+then SIGKILL after 5 s) and this script exits with that status. SIGINT,
+SIGTERM and SIGHUP are passed on to the processes. Bad arguments: status 2.
+
+Example, two processes on one machine:
+  scripts/launch_local.sh --nproc-per-node 2 build/examples/stage3_ddp_launched
+EOF
+}
+
+# Bad arguments: one line on stderr, status 2.
+die() {
+  echo "$me: $* (see --help)" >&2
+  exit 2
+}
+
+# The value $2 of option $1 as a decimal number if it is one (leading zeros allowed,
+# at most 9 digits so arithmetic cannot overflow), else die.
+number() {
+  local option=$1 value=$2
+  [[ $value =~ ^[0-9]{1,9}$ ]] || die "$option: '$value' is not a whole number from 0 to 999999999"
+  echo $((10#$value))
+}
+
+nproc="" nnodes=1 node_rank=0 master_addr="" master_port=29500
+while (($#)); do
+  option=$1 value="" has_value=0
+  case $option in
+    --*=*) value=${option#*=} option=${option%%=*} has_value=1 ;;
+  esac
+  option=${option//_/-}  # torchrun also spells them --nproc_per_node etc.
+  case $option in
+    -h | --help) usage; exit 0 ;;
+    --) shift; break ;;
+    --nproc-per-node | --nnodes | --node-rank | --master-addr | --master-port)
+      if ((!has_value)); then
+        (($# >= 2)) || die "$option needs a value"
+        value=$2
+        shift
+      fi
+      shift
+      case $option in
+        --nproc-per-node) nproc=$(number "$option" "$value") || exit 2 ;;
+        --nnodes) nnodes=$(number "$option" "$value") || exit 2 ;;
+        --node-rank) node_rank=$(number "$option" "$value") || exit 2 ;;
+        --master-addr) master_addr=$value; [[ -n $value ]] || die "--master-addr is empty" ;;
+        --master-port) master_port=$(number "$option" "$value") || exit 2 ;;
+      esac
+      ;;
+    -*) die "unknown option '$1'" ;;
+    *) break ;;
+  esac
+done
+
+[[ -n $nproc ]] || die "--nproc-per-node is required"
+((nproc >= 1)) || die "--nproc-per-node must be at least 1"
+((nnodes >= 1)) || die "--nnodes must be at least 1"
+((node_rank < nnodes)) || die "--node-rank $node_rank must be less than --nnodes $nnodes"
+((master_port >= 1 && master_port <= 65535)) || die "--master-port $master_port is not 1 to 65535"
+if [[ -z $master_addr ]]; then
+  # 127.0.0.1 would send every node to itself.
+  ((nnodes == 1)) || die "--master-addr is required with --nnodes $nnodes"
+  master_addr=127.0.0.1
+fi
+(($# >= 1)) || die "no program given"
+[[ -n $(type -P -- "$1") ]] || die "'$1' is not an executable program"
+
+world_size=$((nproc * nnodes))
+pids=()     # one per local rank; each leads its own process group
+statuses=() # exit status per local rank, once it has exited
+alive=0
+
+stopping=0       # 1 once the ranks have been told to stop
+stop_ticks=0     # tenths of a second since then
+killed=0         # 1 once SIGKILL has been sent
+leftovers_told=0 # 1 once what the exited ranks left running has had SIGTERM
+failed_status="" # status of the first rank that failed
+signal_status="" # 128 + the signal that stopped this script
+
+# Sends signal $1 to every rank's process group (or to the rank itself,
+# should it have left its group).
+signal_ranks() {
+  local pid
+  for pid in ${pids[@]+"${pids[@]}"}; do  # (an empty array is "unbound" to bash < 4.4)
+    kill -s "$1" -- "-$pid" 2>/dev/null || kill -s "$1" "$pid" 2>/dev/null
+  done
+}
+
+stop_ranks() {
+  signal_ranks "$1"
+  stopping=1
+}
+
+# shellcheck disable=SC2317  # called from the traps below
+on_signal() {
+  signal_status=$((128 + $2))
+  stop_ranks "$1"
+}
+trap 'on_signal INT 2' INT
+trap 'on_signal TERM 15' TERM
+trap 'on_signal HUP 1' HUP
+# Should this script die of an unexpected error, take the ranks with it.
+trap 'signal_ranks KILL' EXIT
+
+# Each rank gets its own process group (job control on while starting them),
+# so stopping a rank also stops whatever it started, and so the ranks react
+# to SIGINT rather than ignoring it as plain background jobs do.
+set -m
+for ((local_rank = 0; local_rank < nproc && !stopping; local_rank++)); do
+  RANK=$((node_rank * nproc + local_rank)) LOCAL_RANK=$local_rank WORLD_SIZE=$world_size \
+    LOCAL_WORLD_SIZE=$nproc MASTER_ADDR=$master_addr MASTER_PORT=$master_port \
+    "$@" </dev/null &
+  pids+=($!)
+  alive=$((alive + 1))
+done
+set +m
+# A signal before the first rank started: nothing to wait for.
+((${#pids[@]})) || exit "${signal_status:-0}"
+
+# Collects the ranks that have exited; the first failure stops the rest.
+reap() {
+  local i status
+  for i in "${!pids[@]}"; do
+    [[ -z ${statuses[i]:-} ]] || continue
+    kill -0 "${pids[i]}" 2>/dev/null && continue
+    wait "${pids[i]}"
+    status=$?
+    statuses[i]=$status
+    alive=$((alive - 1))
+    if ((status != 0 && !stopping)); then
+      failed_status=$status
+      echo "$me: rank $((node_rank * nproc + i)) exited with status $status;" \
+        "stopping the other ranks" >&2
+      stop_ranks TERM
+    fi
+  done
+}
+
+# True while a rank's process group has a live member: the rank itself or
+# something it started. Zombies don't count: once a rank is gone its children
+# are reaped by init, which in a container may take a while or never happen.
+group_left() {
+  local table pid
+  if table=$(ps -e -o pgid= -o stat= 2>/dev/null); then
+    awk -v groups=" ${pids[*]} " \
+      '$2 !~ /^Z/ && index(groups, " " $1 " ") { found = 1 } END { exit !found }' <<<"$table"
+    return
+  fi
+  for pid in "${pids[@]}"; do  # no ps: zombies count too
+    kill -0 -- "-$pid" 2>/dev/null && return 0
+  done
+  return 1
+}
+
+# Sleeps $1 seconds. Meanwhile bash collects the ranks that exit, and reports
+# those that die of a signal ("Killed" and their whole command line) on its
+# stderr; the ranks' own output and our one line are all that should be seen.
+pause() {
+  sleep "$1"
+} 2>/dev/null
+
+while :; do
+  reap
+  if ((alive == 0)); then
+    group_left || break
+    if ((killed && stop_ticks >= 70)); then
+      echo "$me: some processes the ranks started survive SIGKILL; giving up on them" >&2
+      break
+    fi
+    # The ranks are gone but something they started is not: stop it too,
+    # with SIGTERM even if the ranks got another signal.
+    if ((!leftovers_told)); then
+      stop_ranks TERM
+      leftovers_told=1
+    fi
+  fi
+  if ((stopping)); then
+    # SIGKILL 5 s after the first signal, for whatever ignored it.
+    if ((stop_ticks >= 50 && !killed)); then
+      signal_ranks KILL
+      killed=1
+    fi
+    stop_ticks=$((stop_ticks + 1))
+  fi
+  # Polling rather than `wait -n`: that misses a rank that died of a signal
+  # while bash ran another command (bash 5.2), and would then wait forever
+  # for ranks blocked on the dead one.
+  pause 0.1
+done
+
+trap - EXIT
+if [[ -n $signal_status ]]; then
+  exit "$signal_status"
+fi
+exit "${failed_status:-0}"

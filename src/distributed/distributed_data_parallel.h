@@ -1,0 +1,65 @@
+// DistributedDataParallel for the LibTorch C++ frontend, on autograd hooks.
+//
+// At construction, rank 0's parameters and buffers are copied to every rank.
+// During backward, a hook on each parameter's gradient accumulator marks it
+// ready; when every gradient of a bucket (about 25 MB, reverse parameter
+// order, a small first bucket) is ready, the bucket is all-reduced
+// asynchronously, so communication overlaps the rest of backward. At the end
+// of backward every bucket is waited for and the averaged gradients copied
+// back, so optimizer.step() sees the same gradients on every rank.
+#pragma once
+
+#include "distributed/process_group.h"
+
+#include <torch/nn/module.h>
+
+#include <functional>
+#include <memory>
+
+namespace tutorial {
+
+struct DdpOptions {
+  double bucket_cap_mb = 25.0;
+  double first_bucket_cap_mb = 1.0;  // small, so communication starts early
+  bool broadcast_buffers = true;     // rank 0's buffers (BatchNorm statistics) before each forward
+  // Parameters that get no gradient in a step: an error naming them (false),
+  // or counted as zero gradients (true), as PyTorch's option of that name.
+  bool find_unused_parameters = false;
+};
+
+class DistributedDataParallel {
+ public:
+  DistributedDataParallel(std::shared_ptr<torch::nn::Module> module, ProcessGroup& group,
+                          DdpOptions options = {});
+  ~DistributedDataParallel();
+  DistributedDataParallel(const DistributedDataParallel&) = delete;
+  DistributedDataParallel& operator=(const DistributedDataParallel&) = delete;
+
+  // Runs `module_forward` after syncing buffers; the next backward all-reduces.
+  torch::Tensor forward(const std::function<torch::Tensor(const torch::Tensor&)>& module_forward,
+                        const torch::Tensor& input);
+
+  // Gradient accumulation: backward passes while the returned guard lives do
+  // not communicate; the first one after it all-reduces the accumulated sum.
+  class NoSync {
+   public:
+    explicit NoSync(DistributedDataParallel& ddp);
+    ~NoSync();
+   private:
+    DistributedDataParallel& ddp_;
+  };
+  NoSync no_sync() { return NoSync(*this); }
+
+  int64_t num_buckets() const;
+  const std::shared_ptr<torch::nn::Module>& module() const { return module_; }
+
+  struct Reducer;  // the state the gradient hooks share (distributed_data_parallel.cpp)
+
+ private:
+  std::shared_ptr<torch::nn::Module> module_;
+  ProcessGroup& group_;
+  DdpOptions options_;
+  std::shared_ptr<Reducer> reducer_;
+};
+
+}  // namespace tutorial

@@ -1,0 +1,177 @@
+#include "distributed/process_group.h"
+
+#include "build_config.h"
+#include "core/errors.h"
+
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#if TUTORIAL_WITH_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#if TUTORIAL_WITH_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+
+namespace tutorial {
+namespace {
+
+std::string choose_backend(const std::string& requested, const torch::Device& device) {
+  const auto available = available_backends();
+  auto has = [&](const std::string& name) {
+    return std::find(available.begin(), available.end(), name) != available.end();
+  };
+  std::string backend = requested;
+  if (requested == "auto") backend = device.is_cuda() ? "nccl" : "gloo";
+  if (backend != "nccl" && backend != "gloo") {
+    throw UserError("--backend must be auto, nccl or gloo, got '" + requested + "'");
+  }
+  if (!has(backend)) {
+    throw UserError("backend " + backend + " is not available in this build (" +
+                    (backend == "gloo" ? "LibTorch's Gloo headers were not found"
+                                       : "LibTorch was built without CUDA/NCCL") +
+                    ")");
+  }
+  if (backend == "nccl" && !device.is_cuda()) {
+    throw UserError("the nccl backend needs a CUDA device, not " + device.str());
+  }
+  return backend;
+}
+
+// While alive, the process's stderr goes to /dev/null. LibTorch logs every
+// failed connection attempt of the rendezvous there (through glog or its own
+// logger, depending on the build); its failures are reported in one line instead.
+class QuietStderr {
+ public:
+  QuietStderr() : saved_(::dup(STDERR_FILENO)) {
+    const int null_fd = ::open("/dev/null", O_WRONLY);
+    if (saved_ >= 0 && null_fd >= 0) ::dup2(null_fd, STDERR_FILENO);
+    if (null_fd >= 0) ::close(null_fd);
+  }
+  ~QuietStderr() {
+    if (saved_ < 0) return;
+    ::dup2(saved_, STDERR_FILENO);
+    ::close(saved_);
+  }
+
+ private:
+  int saved_;
+};
+
+// TCPStore failures (timeouts, ports in use) arrive as c10::Error with a
+// backtrace: say what they mean in one line.
+c10::intrusive_ptr<c10d::Store> connect_store(const LaunchEnv& env,
+                                              std::chrono::milliseconds timeout) {
+  // Under torchrun the agent already hosts a store at MASTER_PORT: every rank
+  // is its client, in a namespace of its own per restart, as Python does.
+  const char* agent_store = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+  const bool use_agent_store = agent_store && std::string(agent_store) == "True";
+  c10d::TCPStoreOptions options;
+  options.port = static_cast<uint16_t>(env.master_port);
+  options.isServer = env.rank == 0 && !use_agent_store;
+  options.numWorkers = static_cast<size_t>(env.world_size);
+  options.waitWorkers = true;
+  options.timeout = timeout;
+  const std::string where = env.master_addr + ":" + std::to_string(env.master_port);
+  try {
+    QuietStderr quiet;
+    c10::intrusive_ptr<c10d::Store> store =
+        c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
+    if (use_agent_store) {
+      const char* restart = std::getenv("TORCHELASTIC_RESTART_COUNT");
+      store = c10::make_intrusive<c10d::PrefixStore>(
+          "/worker/attempt_" + std::string(restart ? restart : "0"), store);
+    }
+    return store;
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    if (what.find("ddress already in use") != std::string::npos) {
+      throw UserError("rank 0 cannot listen on " + where +
+                      ": MASTER_PORT " + std::to_string(env.master_port) + " is already in use");
+    }
+    throw UserError("rank " + std::to_string(env.rank) + " could not meet the other " +
+                    std::to_string(env.world_size - 1) + " rank(s) at " + where + " within " +
+                    std::to_string(timeout.count() / 1000) +
+                    " s (check MASTER_ADDR, MASTER_PORT and that every rank was started)");
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> available_backends() {
+  std::vector<std::string> backends;
+  if (TUTORIAL_WITH_GLOO) backends.push_back("gloo");
+  if (TUTORIAL_WITH_NCCL) backends.push_back("nccl");
+  return backends;
+}
+
+ProcessGroup::ProcessGroup(const LaunchEnv& env, const std::string& backend,
+                           torch::Device device, std::chrono::milliseconds timeout)
+    : rank_(env.rank),
+      world_size_(env.world_size),
+      backend_name_(choose_backend(backend, device)),
+      device_(device) {
+  store_ = connect_store(env, timeout);
+  const int rank = static_cast<int>(rank_), size = static_cast<int>(world_size_);
+#if TUTORIAL_WITH_GLOO
+  if (backend_name_ == "gloo") {
+    auto options = c10d::ProcessGroupGloo::Options::create();
+    options->timeout = timeout;
+    // Loopback runs bind to loopback; otherwise GLOO_SOCKET_IFNAME or the host's address.
+    if (const char* interface = std::getenv("GLOO_SOCKET_IFNAME")) {
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(interface));
+    } else if (env.master_addr == "127.0.0.1" || env.master_addr == "localhost") {
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+    } else {
+      options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    }
+    group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, rank, size, options);
+  }
+#endif
+#if TUTORIAL_WITH_NCCL
+  if (backend_name_ == "nccl") {
+    auto options = c10d::ProcessGroupNCCL::Options::create();
+    options->timeout = timeout;
+    group_ = c10::make_intrusive<c10d::ProcessGroupNCCL>(store_, rank, size, options);
+  }
+#endif
+  if (!group_) throw UserError("backend " + backend_name_ + " is not available in this build");
+}
+
+ProcessGroup::~ProcessGroup() {
+  try {
+    barrier();
+  } catch (const std::exception& e) {
+    // A rank failed or left early: nothing to wait for. Say so once, briefly.
+    std::cerr << "rank " << rank_ << ": final barrier failed: " << first_line(e.what())
+              << std::endl;
+  }
+  group_.reset();
+  store_.reset();
+}
+
+void ProcessGroup::barrier() { group_->barrier()->wait(); }
+
+// NCCL works on GPU tensors only: CPU tensors take a round trip to the device.
+void ProcessGroup::all_reduce_sum(torch::Tensor& tensor) {
+  const bool staged = backend_name_ == "nccl" && !tensor.is_cuda();
+  std::vector<torch::Tensor> tensors{staged ? tensor.to(device_) : tensor};
+  group_->allreduce(tensors)->wait();
+  if (staged) tensor.copy_(tensors.front());
+}
+
+void ProcessGroup::broadcast_from_rank0(torch::Tensor& tensor) {
+  const bool staged = backend_name_ == "nccl" && !tensor.is_cuda();
+  std::vector<torch::Tensor> tensors{staged ? tensor.to(device_) : tensor};
+  group_->broadcast(tensors)->wait();
+  if (staged) tensor.copy_(tensors.front());
+}
+
+}  // namespace tutorial

@@ -1,0 +1,217 @@
+// DistributedDataParallel on Gloo over loopback, two ranks as two threads of
+// this test, each with its own process group: the result must equal one
+// process training on the whole batch.
+#include "distributed/distributed_data_parallel.h"
+#include "distributed/distributed_eval.h"
+#include "models/model_factory.h"
+#include "train/config.h"
+#include "train/optimizer.h"
+
+#include "build_config.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+using namespace tutorial;
+
+namespace {
+
+// A port nobody listens on right now (the kernel picks it).
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+// Runs body(rank, group) for every rank on its own thread; rethrows the first failure.
+void run_ranks(int64_t world_size, const std::function<void(int64_t, ProcessGroup&)>& body) {
+  const int port = free_port();
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(world_size));
+  std::vector<std::thread> threads;
+  for (int64_t rank = 0; rank < world_size; ++rank) {
+    threads.emplace_back([&, rank] {
+      try {
+        LaunchEnv env{Launcher::kTorchrun, rank, rank, world_size, world_size, "127.0.0.1", port};
+        ProcessGroup group(env, "gloo", torch::kCPU, std::chrono::seconds(30));
+        body(rank, group);
+      } catch (...) {
+        errors[static_cast<size_t>(rank)] = std::current_exception();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+}
+
+struct Batches {
+  std::vector<torch::Tensor> images, labels;
+};
+
+Batches random_batches(int64_t steps, int64_t batch, ImageShape shape, int64_t classes) {
+  torch::manual_seed(42);
+  Batches b;
+  for (int64_t i = 0; i < steps; ++i) {
+    b.images.push_back(torch::randn({batch, shape.channels, shape.height, shape.width}));
+    b.labels.push_back(torch::randint(0, classes, {batch}, torch::kLong));
+  }
+  return b;
+}
+
+// The same initial model every call.
+Classifier seeded_model(const std::string& name, ImageShape shape) {
+  torch::manual_seed(0);
+  return make_model(name, shape, 4);
+}
+
+TrainConfig sgd_config() {
+  TrainConfig c;
+  c.lr = 0.05;
+  c.momentum = 0.9;
+  return c;
+}
+
+// Trains `model` on whole batches in one process: the reference.
+void train_reference(Classifier& model, const Batches& data, int64_t micro_batches) {
+  auto sgd = make_sgd(model->parameters(), sgd_config());
+  for (size_t step = 0; step < data.images.size(); ++step) {
+    sgd.zero_grad();
+    // Split as the ranks split it, so BatchNorm sees the same batches.
+    auto images = data.images[step].chunk(micro_batches);
+    auto labels = data.labels[step].chunk(micro_batches);
+    for (int64_t m = 0; m < micro_batches; ++m) {
+      auto loss = torch::nn::functional::cross_entropy(model.forward(images[m]), labels[m]);
+      (loss / static_cast<double>(micro_batches)).backward();
+    }
+    sgd.step();
+  }
+}
+
+// Each rank trains its slice of every batch under DDP; returns the ranks' models.
+std::vector<Classifier> train_ddp(const std::string& name, ImageShape shape,
+                                  const Classifier& initial, const Batches& data,
+                                  int64_t world_size, int64_t accumulation = 1) {
+  std::vector<Classifier> models;
+  for (int64_t rank = 0; rank < world_size; ++rank) {
+    torch::manual_seed(100 + static_cast<uint64_t>(rank));  // different starts: DDP must align them
+    models.push_back(make_model(name, shape, 4));
+  }
+  // Rank 0 starts from the reference's initial state.
+  {
+    torch::NoGradGuard no_grad;
+    auto source = initial->named_parameters();
+    for (auto& p : models[0]->named_parameters()) p.value().copy_(source[p.key()]);
+    auto source_buffers = initial->named_buffers();
+    for (auto& b : models[0]->named_buffers()) b.value().copy_(source_buffers[b.key()]);
+  }
+  run_ranks(world_size, [&](int64_t rank, ProcessGroup& group) {
+    auto& model = models[static_cast<size_t>(rank)];
+    DistributedDataParallel ddp(model.module(), group);
+    auto sgd = make_sgd(model->parameters(), sgd_config());
+    auto forward = [&](const torch::Tensor& x) { return model.forward(x); };
+    for (size_t step = 0; step < data.images.size(); ++step) {
+      auto images = data.images[step].chunk(world_size)[static_cast<size_t>(rank)];
+      auto labels = data.labels[step].chunk(world_size)[static_cast<size_t>(rank)];
+      auto image_parts = images.chunk(accumulation), label_parts = labels.chunk(accumulation);
+      sgd.zero_grad();
+      for (int64_t m = 0; m < accumulation; ++m) {
+        auto loss_of = [&] {
+          auto out = ddp.forward(forward, image_parts[static_cast<size_t>(m)]);
+          return torch::nn::functional::cross_entropy(out, label_parts[static_cast<size_t>(m)]) /
+                 static_cast<double>(accumulation);
+        };
+        if (m + 1 < accumulation) {
+          auto no_sync = ddp.no_sync();
+          loss_of().backward();
+        } else {
+          loss_of().backward();
+        }
+      }
+      sgd.step();
+    }
+  });
+  return models;
+}
+
+void expect_same_parameters(const Classifier& reference, const std::vector<Classifier>& ranks) {
+  auto expected = reference->named_parameters();
+  for (size_t r = 0; r < ranks.size(); ++r) {
+    for (const auto& p : ranks[r]->named_parameters()) {
+      EXPECT_TRUE(torch::allclose(p.value(), expected[p.key()], /*rtol=*/0, /*atol=*/1e-5))
+          << "rank " << r << " " << p.key() << " differs from one process by "
+          << (p.value() - expected[p.key()]).abs().max().item<double>();
+      EXPECT_TRUE(torch::equal(p.value(), ranks[0]->named_parameters()[p.key()]))
+          << "rank " << r << " " << p.key() << " is not bitwise equal to rank 0's";
+    }
+  }
+}
+
+}  // namespace
+
+class Ddp : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (!TUTORIAL_WITH_GLOO) GTEST_SKIP() << "this LibTorch has no Gloo headers";
+  }
+};
+
+TEST_F(Ddp, TwoRanksEqualOneProcessOnTheWholeBatch) {
+  const ImageShape shape{1, 8, 8};
+  auto data = random_batches(5, 16, shape, 4);
+  auto reference = seeded_model("mlp", shape);
+  auto ranks = train_ddp("mlp", shape, seeded_model("mlp", shape), data, 2);
+  train_reference(reference, data, 1);
+  expect_same_parameters(reference, ranks);
+}
+
+TEST_F(Ddp, WithBatchNormTwoRanksEqualOneProcessOnTheSameHalves) {
+  // BatchNorm normalises over each rank's own batch (as PyTorch's DDP without
+  // SyncBatchNorm), so the reference feeds the same halves through one model.
+  const ImageShape shape{3, 8, 8};
+  auto data = random_batches(3, 8, shape, 4);
+  auto reference = seeded_model("resnet20", shape);
+  auto ranks = train_ddp("resnet20", shape, seeded_model("resnet20", shape), data, 2);
+  train_reference(reference, data, 2);
+  expect_same_parameters(reference, ranks);
+}
+
+TEST_F(Ddp, NoSyncAccumulationEqualsTheUnaccumulatedRun) {
+  const ImageShape shape{1, 8, 8};
+  auto data = random_batches(4, 16, shape, 4);
+  auto initial = seeded_model("mlp", shape);
+  auto plain = train_ddp("mlp", shape, initial, data, 2, /*accumulation=*/1);
+  auto accumulated = train_ddp("mlp", shape, initial, data, 2, /*accumulation=*/2);
+  expect_same_parameters(plain[0], accumulated);
+}
+
+TEST_F(Ddp, EvaluationSumsOverRanks) {
+  run_ranks(2, [](int64_t rank, ProcessGroup& group) {
+    EvalResult local{rank == 0 ? 2.0 : 4.0, 2 + rank, 30 + rank, 50 + rank};
+    auto total = all_reduce(local, group);
+    EXPECT_DOUBLE_EQ(total.loss_sum, 6.0);
+    EXPECT_EQ(total.batches, 5);
+    EXPECT_EQ(total.correct, 61);
+    EXPECT_EQ(total.samples, 101);
+  });
+}
+
+TEST_F(Ddp, BucketsAreSmallFirstThenCapped) {
+  run_ranks(1, [](int64_t, ProcessGroup& group) {
+    auto model = make_model("resnet56", {3, 32, 32}, 10);  // 3.4 MB of float parameters
+    DistributedDataParallel ddp(model.module(), group, DdpOptions{1.0, 0.25});
+    EXPECT_GE(ddp.num_buckets(), 4);
+    DistributedDataParallel one(model.module(), group, DdpOptions{25.0, 25.0});
+    EXPECT_EQ(one.num_buckets(), 1);
+  });
+}

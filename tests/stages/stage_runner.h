@@ -1,0 +1,59 @@
+// Running an executable as a user would, for the end-to-end tests.
+#pragma once
+
+#include "test_files.h"
+
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace tutorial::testdata {
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+inline std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Runs the shell command `command` (program, arguments, maybe variables before
+// them) with stdout and stderr captured to files in `dir`.
+inline RunResult run_command(const std::string& command, const TempDir& dir) {
+  const auto out = dir.path() / "stdout.txt", err = dir.path() / "stderr.txt";
+  const std::string full = command + " >'" + out.string() + "' 2>'" + err.string() + "'";
+  const int status = std::system(full.c_str());
+  RunResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = read_text(out);
+  result.err = read_text(err);
+  return result;
+}
+
+inline RunResult run(const std::string& program, const std::string& args, const TempDir& dir) {
+  return run_command("'" + program + "' " + args, dir);
+}
+
+// A Fashion-MNIST-shaped dataset of raw IDX files: `train` and `test` images.
+inline void write_idx_dataset(const std::filesystem::path& dir, int64_t train, int64_t test) {
+  for (const auto& [prefix, n] : {std::pair<std::string, int64_t>{"train", train}, {"t10k", test}}) {
+    auto images = random_images(n, 1, 28, 28, static_cast<uint64_t>(n));
+    auto labels = torch::arange(n, torch::kLong) % 10;
+    write_bytes(dir / (prefix + "-images-idx3-ubyte"), idx_images_bytes(images));
+    write_bytes(dir / (prefix + "-labels-idx1-ubyte"), idx_labels_bytes(labels));
+  }
+}
+
+inline int count_lines(const std::string& text) {
+  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+}
+
+}  // namespace tutorial::testdata
