@@ -6,6 +6,8 @@
 #include "test_files.h"
 
 #include <gtest/gtest.h>
+#include <chrono>
+#include <fstream>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -127,4 +129,34 @@ TEST(Stage3, BadLaunchEnvironmentsEndInOneLineAndExitStatus2) {
     EXPECT_EQ(count_lines(r.err), 1) << variables << ": stderr is\n" << r.err;
     EXPECT_NE(r.err.find(phrase), std::string::npos) << variables << ": " << r.err;
   }
+}
+
+TEST(Stage3, ARankKilledMidEpochStopsTheJobWithinTheTimeout) {
+  TempDir dir;
+  write_idx_dataset(dir.path() / "data", 2048, 64);
+  LoopbackPort port;
+  port.release();
+  // Rank 1 is SIGKILLed 3 s into training (after exec the shell's PID is the rank's).
+  {
+    std::ofstream script(dir.path() / "rank.sh");
+    script << "if [ \"$RANK\" = 1 ]; then (sleep 3; kill -9 $$) & fi\n"
+           << "exec '" << kStage3Path << "' --device cpu --epochs 1000 --dist-timeout 20 "
+           << "--data-dir '" << dir / "data" << "' --output-dir '" << dir / "out" << "'\n";
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run_command(std::string(kClearLauncherVariables) + "'" + kLaunchLocalPath +
+                                 "' --nproc-per-node 2 --master-port " + port.port() +
+                                 " -- /bin/sh '" + dir / "rank.sh" + "'",
+                             dir);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("rank 1 exited with status 137"), std::string::npos) << r.err;
+  EXPECT_LT(seconds, 60.0);
+  // No rank is left behind. ("[s]tage3" matches the ranks' command lines but
+  // not the shell running pgrep, whose line holds the brackets.)
+  const auto left = run_command("pgrep -f '[s]tage3_ddp_launched --device cpu --epochs 1000 .*" +
+                                    dir.path().filename().string() + "'",
+                                dir);
+  EXPECT_EQ(left.out, "") << "processes still running";
 }
