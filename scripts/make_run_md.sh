@@ -2,7 +2,9 @@
 # Regenerates RUN.md from real runs of the built executables.
 #   scripts/make_run_md.sh [BUILD_DIR]
 # Runs: stage 1 with its defaults (the tutorial's job, 5 epochs), stage 2 for
-# one epoch, ResNet-20 on the CIFAR-10 image folder for one epoch when
+# one epoch, stage 3 with two CPU ranks (the default job), stage 4 with two
+# workers for one epoch, ResNet-20 on the
+# CIFAR-10 image folder for one epoch when
 # ../shared/datasets/cifar10-jpeg.tar.gz is there, and two bad inputs.
 # Takes about 10 minutes on 2 CPU cores.
 set -euo pipefail
@@ -45,6 +47,13 @@ show "Stage 1, the tutorial's job (defaults)" \
 show "Stage 2 on a machine without GPUs (one epoch)" \
   "$build/examples/stage2_data_parallel" --epochs 1 --output-dir stage2
 
+show "Stage 3: DistributedDataParallel with two CPU ranks (scripts/launch_local.sh)" \
+  "$root/scripts/launch_local.sh" --nproc-per-node 2 --master-port 29533 \
+  "$build/examples/stage3_ddp_launched" --output-dir stage3
+
+show "Stage 4: two worker processes started by the program (one epoch)" \
+  "$build/examples/stage4_ddp_spawned" --nproc-per-node 2 --epochs 1 --output-dir stage4
+
 cifar=$root/../shared/datasets/cifar10-jpeg.tar.gz
 if [[ -f $cifar ]]; then
   mkdir -p "$work/cifar10"
@@ -59,6 +68,6 @@ show "A bad option" "$build/examples/stage1_single_device" --batch-size 0
 show "A missing dataset folder" "$build/examples/stage1_single_device" --data-dir /no/such/folder
 
 # The build tree's absolute path means nothing to a reader.
-sed -e "s|$build/|build/|g" "$out.tmp" > "$out"
+sed -e "s|$build/|build/|g" -e "s|$root/scripts/|scripts/|g" "$out.tmp" > "$out"
 rm -f "$out.tmp"
 echo "wrote $out" >&2

@@ -245,6 +245,8 @@ std::string launcher_name(Launcher launcher) {
       return "Slurm";
     case Launcher::kOpenMpi:
       return "Open MPI";
+    case Launcher::kSpawned:
+      return "spawned";
   }
   return "unknown launcher";
 }

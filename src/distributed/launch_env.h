@@ -10,7 +10,7 @@
 
 namespace tutorial {
 
-enum class Launcher { kTorchrun, kSlurm, kOpenMpi };
+enum class Launcher { kTorchrun, kSlurm, kOpenMpi, kSpawned };  // kSpawned: stage 4 forks its own ranks
 
 struct LaunchEnv {
   Launcher launcher;

@@ -101,6 +101,13 @@ void validate(const TrainConfig& c) {
   require(c.backend == "auto" || c.backend == "nccl" || c.backend == "gloo",
           "--backend must be auto, nccl or gloo, got '" + c.backend + "'");
   require(c.dist_timeout >= 1, "--dist-timeout must be at least 1 second");
+  require(c.nodes >= 1, "--nodes must be at least 1");
+  require(c.nproc_per_node >= 1, "--nproc-per-node must be at least 1");
+  require(c.node_rank >= 0 && c.node_rank < c.nodes, "--node-rank must be in [0, --nodes)");
+  require(!c.master_addr.empty(), "--master-addr must not be empty");
+  require(c.master_port >= 0 && c.master_port <= 65535, "--master-port must be in 0..65535");
+  require(c.master_port != 0 || c.nodes == 1,
+          "--master-port must be given when --nodes > 1 (every machine needs the same one)");
 }
 
 std::optional<TrainConfig> parse_command_line(int argc, const char* const argv[],
@@ -138,6 +145,14 @@ std::optional<TrainConfig> parse_command_line(int argc, const char* const argv[]
     options.add_options("Distributed")
       ("backend", "auto | nccl | gloo (auto: nccl on GPUs, gloo on CPUs)", cxxopts::value<std::string>()->default_value(d.backend))
       ("dist-timeout", "seconds to wait for the other ranks", cxxopts::value<std::string>()->default_value(std::to_string(d.dist_timeout)));
+  }
+  if (features.spawn) {
+    options.add_options("Distributed")
+      ("nodes", "machines taking part", cxxopts::value<std::string>()->default_value("1"))
+      ("nproc-per-node", "worker processes on this machine (one per GPU)", cxxopts::value<std::string>()->default_value("1"))
+      ("node-rank", "this machine's index, 0 .. nodes-1", cxxopts::value<std::string>()->default_value("0"))
+      ("master-addr", "host of rank 0", cxxopts::value<std::string>()->default_value(d.master_addr))
+      ("master-port", "port of rank 0 (0: a free one, single machine only)", cxxopts::value<std::string>()->default_value("0"));
   }
   options.add_options("Output")
     ("output-dir", "folder for model.pth, optimizer.pth and metrics.jsonl", cxxopts::value<std::string>()->default_value(d.output_dir))
@@ -177,6 +192,13 @@ std::optional<TrainConfig> parse_command_line(int argc, const char* const argv[]
     if (features.distributed) {
       c.backend = get<std::string>(result, "backend");
       c.dist_timeout = get<int64_t>(result, "dist-timeout");
+    }
+    if (features.spawn) {
+      c.nodes = get<int64_t>(result, "nodes");
+      c.nproc_per_node = get<int64_t>(result, "nproc-per-node");
+      c.node_rank = get<int64_t>(result, "node-rank");
+      c.master_addr = get<std::string>(result, "master-addr");
+      c.master_port = get<int64_t>(result, "master-port");
     }
     c.output_dir = get<std::string>(result, "output-dir");
     c.log_interval = get<int64_t>(result, "log-interval");

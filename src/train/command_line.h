@@ -12,6 +12,7 @@ namespace tutorial {
 struct CommandLineFeatures {
   bool device_list = false;  // --devices (stage 2, DataParallel)
   bool distributed = false;  // --backend, --dist-timeout (stages 3 and 4)
+  bool spawn = false;        // --nodes, --nproc-per-node, --node-rank, --master-* (stage 4)
 };
 
 // Parses argv into a validated TrainConfig. Returns nullopt after printing

@@ -31,6 +31,12 @@ struct TrainConfig {
   // Distributed stages
   std::string backend = "auto";       // auto | nccl | gloo
   int64_t dist_timeout = 600;         // seconds to wait for other ranks
+  // Stage 4: the program starts its own ranks (torch.multiprocessing.spawn)
+  int64_t nodes = 1;
+  int64_t nproc_per_node = 1;         // worker processes on this node (one per GPU)
+  int64_t node_rank = 0;
+  std::string master_addr = "127.0.0.1";
+  int64_t master_port = 0;            // 0: a free port (single node only)
   // Output
   std::string output_dir = "output";
   int64_t log_interval = 100;         // batches between loss lines

@@ -3,6 +3,7 @@
 // process training on the whole batch.
 #include "distributed/distributed_data_parallel.h"
 #include "distributed/distributed_eval.h"
+#include "distributed/free_port.h"
 #include "models/model_factory.h"
 #include "train/config.h"
 #include "train/optimizer.h"
@@ -10,9 +11,6 @@
 #include "build_config.h"
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <thread>
 
@@ -20,22 +18,9 @@ using namespace tutorial;
 
 namespace {
 
-// A port nobody listens on right now (the kernel picks it).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 // Runs body(rank, group) for every rank on its own thread; rethrows the first failure.
 void run_ranks(int64_t world_size, const std::function<void(int64_t, ProcessGroup&)>& body) {
-  const int port = free_port();
+  const int port = find_free_port();
   std::vector<std::exception_ptr> errors(static_cast<size_t>(world_size));
   std::vector<std::thread> threads;
   for (int64_t rank = 0; rank < world_size; ++rank) {

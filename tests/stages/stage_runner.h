@@ -3,6 +3,7 @@
 
 #include "test_files.h"
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -54,6 +55,23 @@ inline void write_idx_dataset(const std::filesystem::path& dir, int64_t train, i
 
 inline int count_lines(const std::string& text) {
   return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// A finished two-rank run of the default job on 256 training samples: one
+// log (rank 0's), whole-run progress, a saved model and one metrics line.
+inline void expect_a_finished_two_rank_run(const RunResult& r, const TempDir& dir,
+                                           const std::string& launcher) {
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("| world size     | 2 (" + launcher + ", backend gloo)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("| batch per rank | 32"), std::string::npos) << r.out;
+  // Only rank 0 prints: one log, not two.
+  EXPECT_EQ(r.out.find("Done!"), r.out.rfind("Done!")) << r.out;
+  EXPECT_NE(r.out.find("[   64/  256]"), std::string::npos) << "progress counts both ranks\n"
+                                                          << r.out;
+  EXPECT_NE(r.out.find("Test Error: \n Accuracy: "), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "out" / "model.pth"));
+  EXPECT_EQ(count_lines(read_text(dir.path() / "out" / "metrics.jsonl")), 1);
 }
 
 }  // namespace tutorial::testdata

@@ -1,0 +1,120 @@
+#include "distributed/spawn_workers.h"
+
+#include "core/errors.h"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+namespace tutorial {
+namespace {
+
+std::atomic<int> forwarded_signal{0};
+
+void remember_signal(int signal) { forwarded_signal = signal; }
+
+// "exited with status 3" or "was killed by signal 9 (Killed)".
+std::string describe_status(int status) {
+  if (WIFSIGNALED(status)) {
+    return "was killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+           strsignal(WTERMSIG(status)) + ")";
+  }
+  return "exited with status " + std::to_string(WEXITSTATUS(status));
+}
+
+int exit_code_of(int status) {
+  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+void signal_all(const std::vector<pid_t>& pids, const std::vector<bool>& running, int signal) {
+  for (size_t i = 0; i < pids.size(); ++i) {
+    if (running[i]) ::kill(pids[i], signal);
+  }
+}
+
+}  // namespace
+
+int spawn_workers(int64_t num_workers, const std::function<int(int64_t)>& worker,
+                  std::chrono::milliseconds grace) {
+  if (num_workers < 1) throw UserError("need at least one worker process");
+  std::cout.flush();
+  std::cerr.flush();
+  const pid_t parent = ::getpid();
+  std::vector<pid_t> pids;
+  std::vector<bool> running;
+  for (int64_t local_rank = 0; local_rank < num_workers; ++local_rank) {
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      signal_all(pids, running, SIGKILL);
+      throw UserError(std::string("cannot start worker processes: ") + std::strerror(errno));
+    }
+    if (pid == 0) {
+      // A worker dies with its parent, whatever kills the parent.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(1);
+      int code = 1;
+      try {
+        code = worker(local_rank);
+      } catch (...) {
+        code = 1;  // worker functions report their own errors; this is a last resort
+      }
+      std::cout.flush();
+      std::cerr.flush();
+      ::_exit(code);  // no destructors of the parent's objects in the child
+    }
+    pids.push_back(pid);
+    running.push_back(true);
+  }
+
+  struct sigaction action {};
+  action.sa_handler = remember_signal;
+  struct sigaction old_int {}, old_term {};
+  ::sigaction(SIGINT, &action, &old_int);
+  ::sigaction(SIGTERM, &action, &old_term);
+
+  int result = 0;
+  int64_t alive = num_workers;
+  std::chrono::steady_clock::time_point kill_deadline{};
+  bool stopping = false;
+  while (alive > 0) {
+    if (const int signal = forwarded_signal.exchange(0)) {
+      signal_all(pids, running, signal);
+      if (result == 0) result = 128 + signal;
+    }
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid > 0) {
+      for (size_t i = 0; i < pids.size(); ++i) {
+        if (pids[i] != pid || !running[i]) continue;
+        running[i] = false;
+        --alive;
+        const bool failed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        if (failed && !stopping) {
+          std::cerr << "worker " << i << " " << describe_status(status)
+                    << "; stopping the other workers" << std::endl;
+          if (result == 0) result = exit_code_of(status);
+          stopping = true;
+          kill_deadline = std::chrono::steady_clock::now() + grace;
+          signal_all(pids, running, SIGTERM);
+        }
+      }
+      continue;
+    }
+    if (stopping && std::chrono::steady_clock::now() >= kill_deadline) {
+      signal_all(pids, running, SIGKILL);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::sigaction(SIGINT, &old_int, nullptr);
+  ::sigaction(SIGTERM, &old_term, nullptr);
+  return result;
+}
+
+}  // namespace tutorial

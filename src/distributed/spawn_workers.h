@@ -1,0 +1,21 @@
+// The C++ counterpart of torch.multiprocessing.spawn: fork one worker
+// process per local rank and supervise them. When a worker fails, the others
+// are stopped and the parent reports which one and how it ended, so a crash
+// never leaves ranks waiting forever in a collective.
+#pragma once
+
+#include <chrono>
+#include <functional>
+
+namespace tutorial {
+
+// Runs `worker(local_rank)` in `num_workers` forked processes; a worker's
+// return value is its exit status. Fork before any CUDA or OpenMP work in
+// this process: neither survives a fork. Returns 0 when every worker
+// succeeds; else the first failure's status (128 + signal for a signal),
+// after stopping the others (SIGTERM, then SIGKILL after `grace`). SIGINT and
+// SIGTERM sent to the parent are passed on to the workers.
+int spawn_workers(int64_t num_workers, const std::function<int(int64_t local_rank)>& worker,
+                  std::chrono::milliseconds grace = std::chrono::seconds(5));
+
+}  // namespace tutorial

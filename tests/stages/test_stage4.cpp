@@ -1,0 +1,64 @@
+// Stage 4 end to end: the program forks its own two CPU ranks, and a worker
+// killed mid-epoch makes the parent stop the other and exit non-zero naming it.
+#include "stage_paths.h"
+#include "stage_runner.h"
+#include "test_files.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+
+using namespace tutorial::testdata;
+
+TEST(Stage4, TwoSpawnedWorkersTrainAndSave) {
+  TempDir dir;
+  write_idx_dataset(dir.path() / "data", 256, 64);
+  const auto r = run(kStage4Path,
+                     "--nproc-per-node 2 --device cpu --max-steps 4 --log-interval 1 --data-dir " +
+                         dir / "data" + " --output-dir " + dir / "out",
+                     dir);
+  expect_a_finished_two_rank_run(r, dir, "spawned");
+}
+
+TEST(Stage4, AKilledWorkerStopsTheOtherAndIsNamed) {
+  TempDir dir;
+  write_idx_dataset(dir.path() / "data", 2048, 64);
+  // Kill the newest process of this run (the last worker forked) 3 s in.
+  {
+    std::ofstream script(dir.path() / "run.sh");
+    script << "'" << kStage4Path << "' --nproc-per-node 2 --device cpu --epochs 1000 "
+           << "--dist-timeout 20 --data-dir '" << dir / "data" << "' --output-dir '"
+           << dir / "out" << "' &\n"
+           << "sleep 3\n"
+           << "pkill -9 -n -f '[s]tage4_ddp_spawned --nproc-per-node 2 .*"
+           << dir.path().filename().string() << "'\n"
+           << "wait $!\n";
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run_command("/bin/sh '" + dir / "run.sh" + "'", dir);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(r.exit_code, 128 + 9) << r.err;
+  EXPECT_NE(r.err.find("worker 1 was killed by signal 9"), std::string::npos) << r.err;
+  EXPECT_LT(seconds, 60.0);
+  const auto left = run_command("pgrep -f '[s]tage4_ddp_spawned --nproc-per-node 2 .*" +
+                                    dir.path().filename().string() + "'",
+                                dir);
+  EXPECT_EQ(left.out, "") << "processes still running";
+}
+
+TEST(Stage4, BadSpawnOptionsEndInOneLineAndExitStatus2) {
+  TempDir dir;
+  for (const auto& [args, phrase] : std::vector<std::pair<std::string, std::string>>{
+           {"--nproc-per-node 0", "--nproc-per-node"},
+           {"--nodes 2 --node-rank 2 --master-port 29500", "--node-rank"},
+           {"--nodes 2", "--master-port"},
+           {"--master-port 70000", "--master-port"},
+       }) {
+    const auto r = run(kStage4Path, args + " --device cpu", dir);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << args << ": " << r.err;
+    EXPECT_NE(r.err.find(phrase), std::string::npos) << args << ": " << r.err;
+  }
+}
