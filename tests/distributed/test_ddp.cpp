@@ -200,3 +200,41 @@ TEST_F(Ddp, BucketsAreSmallFirstThenCapped) {
     EXPECT_EQ(one.num_buckets(), 1);
   });
 }
+
+namespace {
+
+// A model with a layer its forward never uses.
+struct WithUnusedLayerImpl : torch::nn::Module {
+  WithUnusedLayerImpl()
+      : used(register_module("used", torch::nn::Linear(4, 2))),
+        unused(register_module("unused", torch::nn::Linear(4, 2))) {}
+  torch::Tensor forward(const torch::Tensor& x) { return used->forward(x); }
+  torch::nn::Linear used, unused;
+};
+
+}  // namespace
+
+TEST_F(Ddp, ParametersWithoutGradientsAreNamedOrToleratedOnRequest) {
+  for (const bool find_unused : {false, true}) {
+    run_ranks(1, [&](int64_t, ProcessGroup& group) {
+      auto model = std::make_shared<WithUnusedLayerImpl>();
+      DdpOptions options;
+      options.find_unused_parameters = find_unused;
+      DistributedDataParallel ddp(model, group, options);
+      auto forward = [&](const torch::Tensor& x) { return model->forward(x); };
+      auto loss = ddp.forward(forward, torch::ones({3, 4})).sum();
+      if (!find_unused) {
+        try {
+          loss.backward();
+          ADD_FAILURE() << "backward with an unused parameter should fail";
+        } catch (const std::exception& e) {
+          EXPECT_NE(std::string(e.what()).find("unused.weight"), std::string::npos) << e.what();
+        }
+      } else {
+        loss.backward();
+        EXPECT_TRUE(model->used->weight.grad().defined());
+        EXPECT_TRUE(torch::equal(model->unused->weight.grad(), torch::zeros({2, 4})));
+      }
+    });
+  }
+}
