@@ -140,8 +140,10 @@ set +m
 ((${#pids[@]})) || exit "${signal_status:-0}"
 
 # Collects the ranks that have exited; the first failure stops the rest.
+# Several ranks found dead at once: name one killed by a signal, the likely
+# cause, rather than a peer that exited because it lost its connection to it.
 reap() {
-  local i status
+  local i status failed=""
   for i in "${!pids[@]}"; do
     [[ -z ${statuses[i]:-} ]] || continue
     kill -0 "${pids[i]}" 2>/dev/null && continue
@@ -149,13 +151,16 @@ reap() {
     status=$?
     statuses[i]=$status
     alive=$((alive - 1))
-    if ((status != 0 && !stopping)); then
-      failed_status=$status
-      echo "$me: rank $((node_rank * nproc + i)) exited with status $status;" \
-        "stopping the other ranks" >&2
-      stop_ranks TERM
+    if ((status != 0)) && { [[ -z $failed ]] || ((status > 128 && statuses[failed] <= 128)); }; then
+      failed=$i
     fi
   done
+  if [[ -n $failed ]] && ((!stopping)); then
+    failed_status=${statuses[failed]}
+    echo "$me: rank $((node_rank * nproc + failed)) exited with status $failed_status;" \
+      "stopping the other ranks" >&2
+    stop_ranks TERM
+  fi
 }
 
 # True while a rank's process group has a live member: the rank itself or

@@ -88,24 +88,31 @@ int spawn_workers(int64_t num_workers, const std::function<int(int64_t)>& worker
       signal_all(pids, running, signal);
       if (result == 0) result = 128 + signal;
     }
+    // Reap every worker that has ended. Of several failures found at once,
+    // name one killed by a signal, the likely cause, rather than a peer that
+    // exited because it lost its connection to it.
+    int64_t failed = -1;
+    int failed_status = 0;
     int status = 0;
-    const pid_t pid = ::waitpid(-1, &status, WNOHANG);
-    if (pid > 0) {
+    for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) {
       for (size_t i = 0; i < pids.size(); ++i) {
         if (pids[i] != pid || !running[i]) continue;
         running[i] = false;
         --alive;
-        const bool failed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        if (failed && !stopping) {
-          std::cerr << "worker " << i << " " << describe_status(status)
-                    << "; stopping the other workers" << std::endl;
-          if (result == 0) result = exit_code_of(status);
-          stopping = true;
-          kill_deadline = std::chrono::steady_clock::now() + grace;
-          signal_all(pids, running, SIGTERM);
+        const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (!ok && (failed < 0 || (WIFSIGNALED(status) && !WIFSIGNALED(failed_status)))) {
+          failed = static_cast<int64_t>(i);
+          failed_status = status;
         }
       }
-      continue;
+    }
+    if (failed >= 0 && !stopping) {
+      std::cerr << "worker " << failed << " " << describe_status(failed_status)
+                << "; stopping the other workers" << std::endl;
+      if (result == 0) result = exit_code_of(failed_status);
+      stopping = true;
+      kill_deadline = std::chrono::steady_clock::now() + grace;
+      signal_all(pids, running, SIGTERM);
     }
     if (stopping && std::chrono::steady_clock::now() >= kill_deadline) {
       signal_all(pids, running, SIGKILL);
