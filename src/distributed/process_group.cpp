@@ -160,18 +160,21 @@ ProcessGroup::~ProcessGroup() {
 void ProcessGroup::barrier() { group_->barrier()->wait(); }
 
 // NCCL works on GPU tensors only: CPU tensors take a round trip to the device.
-void ProcessGroup::all_reduce_sum(torch::Tensor& tensor) {
+void ProcessGroup::run_collective(
+    torch::Tensor& tensor,
+    const std::function<c10::intrusive_ptr<c10d::Work>(std::vector<torch::Tensor>&)>& collective) {
   const bool staged = backend_name_ == "nccl" && !tensor.is_cuda();
   std::vector<torch::Tensor> tensors{staged ? tensor.to(device_) : tensor};
-  group_->allreduce(tensors)->wait();
+  collective(tensors)->wait();
   if (staged) tensor.copy_(tensors.front());
 }
 
+void ProcessGroup::all_reduce_sum(torch::Tensor& tensor) {
+  run_collective(tensor, [&](std::vector<torch::Tensor>& t) { return group_->allreduce(t); });
+}
+
 void ProcessGroup::broadcast_from_rank0(torch::Tensor& tensor) {
-  const bool staged = backend_name_ == "nccl" && !tensor.is_cuda();
-  std::vector<torch::Tensor> tensors{staged ? tensor.to(device_) : tensor};
-  group_->broadcast(tensors)->wait();
-  if (staged) tensor.copy_(tensors.front());
+  run_collective(tensor, [&](std::vector<torch::Tensor>& t) { return group_->broadcast(t); });
 }
 
 }  // namespace tutorial

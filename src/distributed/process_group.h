@@ -9,6 +9,7 @@
 #include <torch/types.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,10 @@ class ProcessGroup {
   void broadcast_from_rank0(torch::Tensor& tensor);
 
  private:
+  void run_collective(
+      torch::Tensor& tensor,
+      const std::function<c10::intrusive_ptr<c10d::Work>(std::vector<torch::Tensor>&)>& collective);
+
   int64_t rank_, world_size_;
   std::string backend_name_;
   torch::Device device_;

@@ -12,13 +12,16 @@ const std::vector<std::string>& model_names() {
   return names;
 }
 
-Classifier make_model(const std::string& name, ImageShape input, int64_t num_classes) {
+void check_model_name(const std::string& name) {
   const auto& names = model_names();
-  if (std::find(names.begin(), names.end(), name) == names.end()) {
-    std::string valid;
-    for (const auto& n : names) valid += (valid.empty() ? "" : ", ") + n;
-    throw UserError("unknown model '" + name + "' (valid: " + valid + ")");
-  }
+  if (std::find(names.begin(), names.end(), name) != names.end()) return;
+  std::string valid;
+  for (const auto& n : names) valid += (valid.empty() ? "" : ", ") + n;
+  throw UserError("unknown model '" + name + "' (valid: " + valid + ")");
+}
+
+Classifier make_model(const std::string& name, ImageShape input, int64_t num_classes) {
+  check_model_name(name);
   if (name == "mlp") {
     return Classifier(NeuralNetwork(input.channels * input.height * input.width, num_classes));
   }

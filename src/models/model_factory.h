@@ -47,6 +47,9 @@ Classifier make_model(const std::string& name, ImageShape input, int64_t num_cla
 // The names make_model accepts.
 const std::vector<std::string>& model_names();
 
+// Throws UserError "unknown model 'x' (valid: mlp, resnet20, ...)" for any other name.
+void check_model_name(const std::string& name);
+
 int64_t count_parameters(const torch::nn::Module& model);
 
 }  // namespace tutorial

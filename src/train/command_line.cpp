@@ -76,11 +76,10 @@ void require(bool condition, const std::string& message) {
 
 void validate(const TrainConfig& c) {
   parse_dataset_kind(c.dataset);  // throws on an unknown name
-  const auto& models = model_names();
-  if (std::find(models.begin(), models.end(), c.model) == models.end()) {
-    std::string valid;
-    for (const auto& n : models) valid += (valid.empty() ? "" : ", ") + n;
-    throw UserError("--model: unknown model '" + c.model + "' (valid: " + valid + ")");
+  try {
+    check_model_name(c.model);
+  } catch (const UserError& e) {
+    throw UserError(std::string("--model: ") + e.what());
   }
   require(c.epochs >= 1, "--epochs must be at least 1, got " + std::to_string(c.epochs));
   require(c.batch_size >= 1, "--batch-size must be at least 1, got " + std::to_string(c.batch_size));

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -37,6 +38,17 @@ inline RunResult run_command(const std::string& command, const TempDir& dir) {
   result.out = read_text(out);
   result.err = read_text(err);
   return result;
+}
+
+// The processes whose command line matches `pattern` (pgrep -f). Put the
+// pattern's first character in brackets ("[s]tage3 ...") so that it does not
+// match the shell running pgrep, whose command line holds the brackets.
+inline std::string running_processes(const std::string& pattern, const TempDir& dir) {
+  return run_command("pgrep -f '" + pattern + "'", dir).out;
+}
+
+inline double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 inline RunResult run(const std::string& program, const std::string& args, const TempDir& dir) {

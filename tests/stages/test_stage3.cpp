@@ -1,6 +1,7 @@
 // Stage 3 end to end: two CPU ranks over Gloo started by the project's shell
 // launcher and by torchrun, and every bad launch environment ending in one
 // line and exit status 2 within its timeout.
+#include "distributed/free_port.h"
 #include "stage_paths.h"
 #include "stage_runner.h"
 #include "test_files.h"
@@ -17,11 +18,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A loopback socket bound to a port the kernel picks: hold it to keep the port
-// busy, or close it to get a port nobody listens on.
-class LoopbackPort {
+// A loopback port held busy (listened on) while this object lives.
+class BusyPort {
  public:
-  LoopbackPort() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+  BusyPort() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -31,11 +31,7 @@ class LoopbackPort {
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
     port_ = ntohs(address.sin_port);
   }
-  ~LoopbackPort() { release(); }
-  void release() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
+  ~BusyPort() { ::close(fd_); }
   std::string port() const { return std::to_string(port_); }
 
  private:
@@ -58,10 +54,9 @@ std::string stage3_args(const TempDir& dir) {
 TEST(Stage3, TwoRanksStartedByTheShellLauncher) {
   TempDir dir;
   write_idx_dataset(dir.path() / "data", 256, 64);
-  LoopbackPort port;
-  port.release();
+  const std::string port = std::to_string(tutorial::find_free_port());
   const auto r = run_command(std::string(kClearLauncherVariables) + "'" + kLaunchLocalPath +
-                                 "' --nproc-per-node 2 --master-port " + port.port() + " '" +
+                                 "' --nproc-per-node 2 --master-port " + port + " '" +
                                  kStage3Path + "'" + stage3_args(dir),
                              dir);
   expect_a_finished_two_rank_run(r, dir, "torchrun");
@@ -71,14 +66,13 @@ TEST(Stage3, TwoRanksStartedByTorchrun) {
   if (!fs::exists("/usr/bin/torchrun")) GTEST_SKIP() << "no /usr/bin/torchrun (python3-torch)";
   TempDir dir;
   write_idx_dataset(dir.path() / "data", 256, 64);
-  LoopbackPort port;
-  port.release();
+  const std::string port = std::to_string(tutorial::find_free_port());
   // Debian's torchrun 1.13 fails on Python 3.11 with its default --redirects 0
   // (Std.NONE is not iterable there); --redirects 1 --tee 1 works and prefixes
   // each line with [default<rank>]:.
   auto r = run_command(std::string(kClearLauncherVariables) +
                            "/usr/bin/torchrun --nnodes 1 --nproc_per_node 2 --redirects 1 "
-                           "--tee 1 --master_addr 127.0.0.1 --master_port " + port.port() +
+                           "--tee 1 --master_addr 127.0.0.1 --master_port " + port +
                            " --no_python '" + kStage3Path + "'" + stage3_args(dir),
                        dir);
   for (const std::string prefix : {"[default0]:", "[default1]:"}) {
@@ -92,10 +86,9 @@ TEST(Stage3, TwoRanksStartedByTorchrun) {
 TEST(Stage3, BadLaunchEnvironmentsEndInOneLineAndExitStatus2) {
   TempDir dir;
   write_idx_dataset(dir.path() / "data", 64, 16);
-  LoopbackPort busy;      // held: its port is in use
-  LoopbackPort nobody;    // released: nobody listens there
-  nobody.release();
-  const std::string master = " LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + nobody.port();
+  BusyPort busy;
+  const std::string master =
+      " LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(tutorial::find_free_port());
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"", "RANK"},  // no launcher variables at all
       {"RANK=0" + master, "WORLD_SIZE"},
@@ -120,8 +113,7 @@ TEST(Stage3, BadLaunchEnvironmentsEndInOneLineAndExitStatus2) {
 TEST(Stage3, ARankKilledMidEpochStopsTheJobWithinTheTimeout) {
   TempDir dir;
   write_idx_dataset(dir.path() / "data", 2048, 64);
-  LoopbackPort port;
-  port.release();
+  const std::string port = std::to_string(tutorial::find_free_port());
   // Rank 1 is SIGKILLed 3 s into training (after exec the shell's PID is the rank's).
   {
     std::ofstream script(dir.path() / "rank.sh");
@@ -131,18 +123,16 @@ TEST(Stage3, ARankKilledMidEpochStopsTheJobWithinTheTimeout) {
   }
   const auto start = std::chrono::steady_clock::now();
   const auto r = run_command(std::string(kClearLauncherVariables) + "'" + kLaunchLocalPath +
-                                 "' --nproc-per-node 2 --master-port " + port.port() +
+                                 "' --nproc-per-node 2 --master-port " + port +
                                  " -- /bin/sh '" + dir / "rank.sh" + "'",
                              dir);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = seconds_since(start);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("rank 1 exited with status 137"), std::string::npos) << r.err;
   EXPECT_LT(seconds, 60.0);
-  // No rank is left behind. ("[s]tage3" matches the ranks' command lines but
-  // not the shell running pgrep, whose line holds the brackets.)
-  const auto left = run_command("pgrep -f '[s]tage3_ddp_launched --device cpu --epochs 1000 .*" +
-                                    dir.path().filename().string() + "'",
-                                dir);
-  EXPECT_EQ(left.out, "") << "processes still running";
+  EXPECT_EQ(running_processes("[s]tage3_ddp_launched --device cpu --epochs 1000 .*" +
+                                  dir.path().filename().string(),
+                              dir),
+            "")
+      << "no rank is left behind";
 }

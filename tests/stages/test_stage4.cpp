@@ -37,15 +37,15 @@ TEST(Stage4, AKilledWorkerStopsTheOtherAndIsNamed) {
   }
   const auto start = std::chrono::steady_clock::now();
   const auto r = run_command("/bin/sh '" + dir / "run.sh" + "'", dir);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = seconds_since(start);
   EXPECT_EQ(r.exit_code, 128 + 9) << r.err;
   EXPECT_NE(r.err.find("worker 1 was killed by signal 9"), std::string::npos) << r.err;
   EXPECT_LT(seconds, 60.0);
-  const auto left = run_command("pgrep -f '[s]tage4_ddp_spawned --nproc-per-node 2 .*" +
-                                    dir.path().filename().string() + "'",
-                                dir);
-  EXPECT_EQ(left.out, "") << "processes still running";
+  EXPECT_EQ(running_processes("[s]tage4_ddp_spawned --nproc-per-node 2 .*" +
+                                  dir.path().filename().string(),
+                              dir),
+            "")
+      << "no worker is left behind";
 }
 
 TEST(Stage4, BadSpawnOptionsEndInOneLineAndExitStatus2) {
