@@ -13,13 +13,14 @@
 #   zlib1g-dev libjpeg-dev libpng-dev   .gz datasets, JPEG and PNG image folders
 #   dataset-fashion-mnist               a dataset available offline
 #   python3-torch python3-torchvision   PyTorch, to compare against (optional tests)
+#   openmpi-bin                         mpirun, to test stage 3 under Open MPI (optional tests)
 #   cmake ninja-build g++               the build tools
 set -euo pipefail
 
 PACKAGES=(
   libtorch-dev libgloo-dev libopenblas0-pthread libcxxopts-dev libgtest-dev
   zlib1g-dev libjpeg-dev libpng-dev dataset-fashion-mnist
-  python3-torch python3-torchvision
+  python3-torch python3-torchvision openmpi-bin
   cmake ninja-build g++
 )
 

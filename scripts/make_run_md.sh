@@ -3,7 +3,7 @@
 #   scripts/make_run_md.sh [BUILD_DIR]
 # Runs: stage 1 with its defaults (the tutorial's job, 5 epochs), stage 2 for
 # one epoch, stage 3 with two CPU ranks (the default job), stage 4 with two
-# workers for one epoch, ResNet-20 on the
+# workers (the default job), ResNet-20 on the
 # CIFAR-10 image folder for one epoch when
 # ../shared/datasets/cifar10-jpeg.tar.gz is there, and two bad inputs.
 # Takes about 10 minutes on 2 CPU cores.
@@ -52,7 +52,7 @@ show "Stage 3: DistributedDataParallel with two CPU ranks (scripts/launch_local.
   "$build/examples/stage3_ddp_launched" --output-dir stage3
 
 show "Stage 4: two worker processes started by the program (one epoch)" \
-  "$build/examples/stage4_ddp_spawned" --nproc-per-node 2 --epochs 1 --output-dir stage4
+  "$build/examples/stage4_ddp_spawned" --nproc-per-node 2 --output-dir stage4
 
 cifar=$root/../shared/datasets/cifar10-jpeg.tar.gz
 if [[ -f $cifar ]]; then

@@ -10,7 +10,7 @@
 #include "core/errors.h"
 #include "distributed/distributed_data_parallel.h"
 #include "distributed/distributed_eval.h"
-#include "distributed/free_port.h"      // [*]
+#include "distributed/network.h"      // [*]
 #include "distributed/launch_env.h"
 #include "distributed/process_group.h"
 #include "distributed/rank_device.h"

@@ -2,6 +2,7 @@
 
 #include "build_config.h"
 #include "core/errors.h"
+#include "distributed/network.h"
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -124,15 +125,27 @@ ProcessGroup::ProcessGroup(const LaunchEnv& env, const std::string& backend,
   if (backend_name_ == "gloo") {
     auto options = c10d::ProcessGroupGloo::Options::create();
     options->timeout = timeout;
-    // Loopback runs bind to loopback; otherwise GLOO_SOCKET_IFNAME or the host's address.
-    if (const char* interface = std::getenv("GLOO_SOCKET_IFNAME")) {
-      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(interface));
-    } else if (env.master_addr == "127.0.0.1" || env.master_addr == "localhost") {
-      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
-    } else {
-      options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    // GLOO_SOCKET_IFNAME if set, else the local address on the route to the
+    // master (loopback for a one-machine run). Gloo's own default, the address
+    // the hostname resolves to, may be one the other nodes cannot reach.
+    std::string bound_to = "its default address";
+    try {
+      if (const char* interface = std::getenv("GLOO_SOCKET_IFNAME")) {
+        bound_to = std::string("GLOO_SOCKET_IFNAME=") + interface;
+        options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(interface));
+      } else if (const auto address = local_address_towards(env.master_addr)) {
+        bound_to = *address;
+        options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(*address));
+      } else {
+        options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+      }
+      group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, rank, size, options);
+    } catch (const std::exception& e) {  // c10::Error, or gloo's own exceptions
+      // Met at the store, but the ranks' own connections failed: a network setup problem.
+      throw UserError("rank " + std::to_string(rank) + " (Gloo on " + bound_to +
+                      ") could not connect to the other ranks: " + first_line(e.what()) +
+                      "; set GLOO_SOCKET_IFNAME to the interface that reaches the other nodes");
     }
-    group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, rank, size, options);
   }
 #endif
 #if TUTORIAL_WITH_NCCL

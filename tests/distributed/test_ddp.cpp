@@ -3,7 +3,7 @@
 // process training on the whole batch.
 #include "distributed/distributed_data_parallel.h"
 #include "distributed/distributed_eval.h"
-#include "distributed/free_port.h"
+#include "distributed/network.h"
 #include "models/model_factory.h"
 #include "train/config.h"
 #include "train/optimizer.h"

@@ -1,7 +1,7 @@
 // Stage 3 end to end: two CPU ranks over Gloo started by the project's shell
-// launcher and by torchrun, and every bad launch environment ending in one
+// launcher, by torchrun and by mpirun, and every bad launch environment ending in one
 // line and exit status 2 within its timeout.
-#include "distributed/free_port.h"
+#include "distributed/network.h"
 #include "stage_paths.h"
 #include "stage_runner.h"
 #include "test_files.h"
@@ -81,6 +81,22 @@ TEST(Stage3, TwoRanksStartedByTorchrun) {
     }
   }
   expect_a_finished_two_rank_run(r, dir, "torchrun");
+}
+
+TEST(Stage3, TwoRanksStartedByMpirun) {
+  if (!fs::exists("/usr/bin/mpirun")) GTEST_SKIP() << "no /usr/bin/mpirun (openmpi-bin)";
+  TempDir dir;
+  write_idx_dataset(dir.path() / "data", 256, 64);
+  const std::string port = std::to_string(tutorial::find_free_port());
+  // The program reads OMPI_COMM_WORLD_RANK etc.; it never calls MPI itself.
+  // Open MPI refuses to run as root unless told twice.
+  const auto r = run_command(std::string(kClearLauncherVariables) +
+                                 "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+                                 "/usr/bin/mpirun -np 2 --oversubscribe -x MASTER_ADDR=127.0.0.1 "
+                                 "-x MASTER_PORT=" + port + " '" + kStage3Path + "'" +
+                                 stage3_args(dir),
+                             dir);
+  expect_a_finished_two_rank_run(r, dir, "Open MPI");
 }
 
 TEST(Stage3, BadLaunchEnvironmentsEndInOneLineAndExitStatus2) {
