@@ -12,6 +12,7 @@
 #include "train/checkpoint.h"
 #include "train/command_line.h"
 #include "train/engine.h"
+#include "train/fast_path.h"
 #include "train/metrics_file.h"
 #include "train/optimizer.h"
 #include "train/run_summary.h"
@@ -36,7 +37,7 @@ int main(int argc, char* argv[]) {
     torch::manual_seed(config.seed);
 
     // ------------------------------------------------------------------ data
-    TrainingData data = load_training_data(config);
+    TrainingData data = load_training_data(config, device);
     BatchLoader train_dataloader(data.train,
                                  ShardedSampler(data.train.size(), {/*shuffle=*/true, config.seed}),
                                  {config.batch_size, /*drop_last=*/false, device,
@@ -49,13 +50,14 @@ int main(int argc, char* argv[]) {
     // ----------------------------------------------------------------- model
     auto model = make_model(config.model, data.image_shape(), data.train.num_classes());
     model->to(device);
+    apply_fast_path(config.fast_path, device, *model.module());  // --channels-last, cuDNN
     auto optimizer = make_sgd(model->parameters(), config);
     const int64_t total_steps = config.epochs * train_dataloader.num_batches();
     ForwardFn forward = data_parallel_forward(model, gpus);  // [*] the DataParallel model
     Trainer trainer(*model.module(), forward, optimizer,
                     LrSchedule(config.schedule, config.lr, total_steps),
                     data.train_transform, data.test_transform,
-                    {config.log_interval, config.max_steps, config.seed});
+                    {config.log_interval, config.max_steps, config.seed, config.fast_path});
 
     out() << "Using " << describe_device(device) << " device\n";
     if (gpus.size() > 1) {  // [*]

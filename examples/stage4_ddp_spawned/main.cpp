@@ -20,6 +20,7 @@
 #include "train/checkpoint.h"
 #include "train/command_line.h"
 #include "train/engine.h"
+#include "train/fast_path.h"
 #include "train/metrics_file.h"
 #include "train/optimizer.h"
 #include "train/run_summary.h"
@@ -40,7 +41,7 @@ int train_worker(const TrainConfig& config, const LaunchEnv& env) {  // [*]
                      std::chrono::seconds(config.dist_timeout));
 
   // ------------------------------------------------------------------ data
-  TrainingData data = load_training_data(config);
+  TrainingData data = load_training_data(config, device);
   const int64_t rank_batch_size = std::max<int64_t>(1, config.batch_size / env.world_size);
   BatchLoader train_dataloader(data.train,
                                ShardedSampler(data.train.size(),
@@ -58,6 +59,7 @@ int train_worker(const TrainConfig& config, const LaunchEnv& env) {  // [*]
   // ----------------------------------------------------------------- model
   auto model = make_model(config.model, data.image_shape(), data.train.num_classes());
   model->to(device);
+  apply_fast_path(config.fast_path, device, *model.module());  // --channels-last, cuDNN
   DistributedDataParallel ddp(model.module(), group);
   auto optimizer = make_sgd(model->parameters(), config);
   const int64_t total_steps = config.epochs * train_dataloader.num_batches();
@@ -68,7 +70,8 @@ int train_worker(const TrainConfig& config, const LaunchEnv& env) {  // [*]
                   LrSchedule(config.schedule, config.lr, total_steps),
                   data.train_transform, data.test_transform,
                   {config.log_interval, config.max_steps,
-                   config.seed + static_cast<uint64_t>(env.rank), env.world_size});
+                   config.seed + static_cast<uint64_t>(env.rank), config.fast_path,
+                   env.world_size});
 
   out() << "Using " << describe_device(device) << " device\n";
   ConfigRows rows = describe_run(config, data, *model.module(), describe_device(device));

@@ -27,3 +27,59 @@ using CollectiveGroup = c10d::ProcessGroup;
 }
 #endif
 #endif
+
+// Autocast (mixed precision): one switch per device type since 2.4; before,
+// separate CUDA ("gpu") and CPU functions.
+#ifdef TUTORIAL_COMPAT_AUTOCAST
+#include <ATen/autocast_mode.h>
+namespace tutorial::compat {
+inline bool autocast_enabled(c10::DeviceType type) {
+#if TUTORIAL_TORCH_AT_LEAST(2, 4)
+  return at::autocast::is_autocast_enabled(type);
+#else
+  return type == c10::DeviceType::CUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+}
+inline void set_autocast(c10::DeviceType type, bool enabled, at::ScalarType dtype) {
+#if TUTORIAL_TORCH_AT_LEAST(2, 4)
+  at::autocast::set_autocast_enabled(type, enabled);
+  at::autocast::set_autocast_dtype(type, dtype);
+#else
+  if (type == c10::DeviceType::CUDA) {
+    at::autocast::set_enabled(enabled);
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  } else {
+    at::autocast::set_cpu_enabled(enabled);
+    at::autocast::set_autocast_cpu_dtype(dtype);
+  }
+#endif
+}
+inline at::ScalarType autocast_dtype(c10::DeviceType type) {
+#if TUTORIAL_TORCH_AT_LEAST(2, 4)
+  return at::autocast::get_autocast_dtype(type);
+#else
+  return type == c10::DeviceType::CUDA ? at::autocast::get_autocast_gpu_dtype()
+                                       : at::autocast::get_autocast_cpu_dtype();
+#endif
+}
+}  // namespace tutorial::compat
+#endif
+
+// CUDA graph capture: "thread local" mode (only the capturing thread is barred
+// from unsafe CUDA calls, so a data loader thread may keep copying batches)
+// can be chosen since 2.1; 1.13 always captures in global mode.
+#ifdef TUTORIAL_COMPAT_CUDA_GRAPH
+#include "build_config.h"
+#if TUTORIAL_WITH_CUDA
+#include <ATen/cuda/CUDAGraph.h>
+namespace tutorial::compat {
+inline void begin_thread_local_capture(at::cuda::CUDAGraph& graph) {
+#if TUTORIAL_TORCH_AT_LEAST(2, 1)
+  graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+#else
+  graph.capture_begin();
+#endif
+}
+}  // namespace tutorial::compat
+#endif
+#endif

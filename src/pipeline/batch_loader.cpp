@@ -31,7 +31,7 @@ Batch BatchLoader::make_batch(int64_t batch_index) const {
   const auto end = std::min(begin + options_.batch_size, epoch_indices_.size(0));
   auto indices = epoch_indices_.slice(0, begin, end);
   Batch batch{dataset_.images.index_select(0, indices), dataset_.labels.index_select(0, indices)};
-  if (options_.device.is_cuda()) {
+  if (options_.device.is_cuda() && !batch.images.is_cuda()) {  // else the dataset lives there
     if (options_.pin_memory) {
       batch.images = batch.images.pin_memory();
       batch.labels = batch.labels.pin_memory();
@@ -47,6 +47,8 @@ void BatchLoader::start_epoch(int64_t epoch) {
   stop_producer();
   sampler_.set_epoch(epoch);
   epoch_indices_ = sampler_.indices();
+  // A dataset held on the GPU (--data-on-device) is gathered there.
+  if (!dataset_.images.device().is_cpu()) epoch_indices_ = epoch_indices_.to(dataset_.images.device());
   next_batch_ = 0;
   if (options_.prefetch_batches == 0) return;
   {

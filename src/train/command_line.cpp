@@ -136,6 +136,11 @@ std::optional<TrainConfig> parse_command_line(int argc, const char* const argv[]
     ("device", "auto | cpu | cuda | cuda:N", cxxopts::value<std::string>()->default_value(d.device))
     ("threads", "CPU threads for tensor math (0: one per core)", cxxopts::value<std::string>()->default_value("0"))
     ("prefetch", "batches prepared ahead in the background (0: none)", cxxopts::value<std::string>()->default_value(std::to_string(d.prefetch)));
+  options.add_options("Fast path")
+    ("amp", "bf16 autocast for the forward pass (mixed precision)", cxxopts::value<bool>()->default_value("false"))
+    ("channels-last", "NHWC memory layout for convolutions", cxxopts::value<bool>()->default_value("false"))
+    ("data-on-device", "hold the whole dataset on the GPU, augment it there", cxxopts::value<bool>()->default_value("false"))
+    ("cuda-graph", "capture one training step as a CUDA graph and replay it", cxxopts::value<bool>()->default_value("false"));
   if (features.device_list) {
     options.add_options("Device")
       ("devices", "GPU indices for DataParallel, e.g. 0,1 (default: all visible)", cxxopts::value<std::string>());
@@ -185,6 +190,10 @@ std::optional<TrainConfig> parse_command_line(int argc, const char* const argv[]
     c.device = get<std::string>(result, "device");
     c.threads = get<int64_t>(result, "threads");
     c.prefetch = get<int64_t>(result, "prefetch");
+    c.fast_path.amp = get<bool>(result, "amp");
+    c.fast_path.channels_last = get<bool>(result, "channels-last");
+    c.fast_path.data_on_device = get<bool>(result, "data-on-device");
+    c.fast_path.cuda_graph = get<bool>(result, "cuda-graph");
     if (features.device_list && result.count("devices")) {
       c.devices = parse_device_list(get<std::string>(result, "devices"));
     }

@@ -8,6 +8,14 @@
 
 namespace tutorial {
 
+// The fast path's switches (train/fast_path.h); all off by default.
+struct FastPath {
+  bool amp = false;             // bf16 autocast for the forward pass
+  bool channels_last = false;   // NHWC memory layout for 4-d weights and inputs
+  bool data_on_device = false;  // the whole dataset held on the training device
+  bool cuda_graph = false;      // capture one training step, replay it (CUDA only)
+};
+
 struct TrainConfig {
   // Data
   std::string data_dir;               // empty: the dataset's default folder
@@ -28,6 +36,7 @@ struct TrainConfig {
   std::vector<int64_t> devices;       // stage 2: CUDA device indices for DataParallel
   int64_t threads = 0;                // CPU intra-op threads; 0: one per core
   int64_t prefetch = 2;               // batches prepared ahead by a background thread
+  FastPath fast_path;
   // Distributed stages
   std::string backend = "auto";       // auto | nccl | gloo
   int64_t dist_timeout = 600;         // seconds to wait for other ranks

@@ -1,6 +1,7 @@
 #include "train/engine.h"
 
 #include "core/console.h"
+#include "train/fast_path.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/functional/loss.h>
@@ -12,6 +13,22 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+torch::Device device_of(torch::nn::Module& model) {
+  const auto parameters = model.parameters();
+  return parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device();
+}
+
+// optimizer.zero_grad(), keeping each gradient tensor where it is (LibTorch
+// 2.x would free them), so a captured step finds them at the same address.
+void zero_gradients_in_place(torch::optim::Optimizer& optimizer) {
+  torch::NoGradGuard no_grad;
+  for (auto& group : optimizer.param_groups()) {
+    for (auto& parameter : group.params()) {
+      if (parameter.mutable_grad().defined()) parameter.mutable_grad().zero_();
+    }
+  }
 }
 
 }  // namespace
@@ -26,7 +43,39 @@ Trainer::Trainer(torch::nn::Module& model, ForwardFn forward, torch::optim::Opti
       train_transform_(std::move(train_transform)),
       test_transform_(std::move(test_transform)),
       options_(options),
-      augment_generator_(at::make_generator<at::CPUGeneratorImpl>(options.seed)) {}
+      augment_generator_(at::make_generator<at::CPUGeneratorImpl>(options.seed)),
+      device_(device_of(model)) {
+  if (options_.fast_path.cuda_graph) {
+    const std::string reason =
+        cuda_graph_unavailable_reason(device_, schedule_.kind(), options_.world_size);
+    if (reason.empty()) {
+      graphed_step_ = std::make_unique<GraphedStep>(
+          [this](const torch::Tensor& images, const torch::Tensor& labels) {
+            return train_step(images, labels);
+          });
+    } else {
+      out() << "--cuda-graph: " << reason << "; training eagerly" << std::endl;
+    }
+  }
+}
+
+Trainer::~Trainer() = default;
+
+torch::Tensor Trainer::train_step(const torch::Tensor& images, const torch::Tensor& labels) {
+  // Compute prediction error
+  torch::Tensor loss;
+  {
+    AutocastScope autocast(options_.fast_path.amp, device_);
+    auto pred = forward_(images);
+    loss = torch::nn::functional::cross_entropy(pred.to(torch::kFloat), labels);
+  }
+
+  // Backpropagation
+  zero_gradients_in_place(optimizer_);
+  loss.backward();
+  optimizer_.step();
+  return loss.detach();
+}
 
 TrainEpochResult Trainer::train_epoch(BatchLoader& loader) {
   const auto start = std::chrono::steady_clock::now();
@@ -37,20 +86,15 @@ TrainEpochResult Trainer::train_epoch(BatchLoader& loader) {
   for (int64_t batch_index = 0; !reached_max_steps(); ++batch_index) {
     auto batch = loader.next();
     if (!batch) break;
-    auto images = train_transform_(batch->images, augment_generator_);
-
-    // Compute prediction error
-    auto pred = forward_(images);
-    auto loss = torch::nn::functional::cross_entropy(pred, batch->labels);
-
-    // Backpropagation
+    auto images = in_model_layout(train_transform_(batch->images, augment_generator_),
+                                  options_.fast_path);
     schedule_.apply(optimizer_, step_);
-    optimizer_.zero_grad();
-    loss.backward();
-    optimizer_.step();
+    const auto loss = graphed_step_
+                          ? graphed_step_->run(images, batch->labels, schedule_.lr_at(step_))
+                          : train_step(images, batch->labels);
     ++step_;
 
-    loss_sum = loss_sum.defined() ? loss_sum + loss.detach() : loss.detach();
+    loss_sum = loss_sum.defined() ? loss_sum + loss : loss;
     result.samples += batch->labels.size(0);
     ++result.steps;
     if (batch_index % options_.log_interval == 0) {
@@ -72,8 +116,13 @@ EvalResult Trainer::evaluate(BatchLoader& loader) {
   EvalResult result;
   torch::Tensor loss_sum, correct;
   while (auto batch = loader.next()) {
-    auto images = test_transform_(batch->images, augment_generator_);
-    auto pred = forward_(images);
+    auto images = in_model_layout(test_transform_(batch->images, augment_generator_),
+                                  options_.fast_path);
+    torch::Tensor pred;
+    {
+      AutocastScope autocast(options_.fast_path.amp, device_);
+      pred = forward_(images).to(torch::kFloat);
+    }
     auto loss = torch::nn::functional::cross_entropy(pred, batch->labels);
     auto hits = pred.argmax(1).eq(batch->labels).sum();
     loss_sum = loss_sum.defined() ? loss_sum + loss : loss;

@@ -7,12 +7,15 @@
 
 #include "pipeline/batch_loader.h"
 #include "pipeline/transforms.h"
+#include "train/config.h"
+#include "train/graphed_step.h"
 #include "train/lr_schedule.h"
 
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 
 #include <functional>
+#include <memory>
 
 namespace tutorial {
 
@@ -22,6 +25,7 @@ struct TrainerOptions {
   int64_t log_interval = 100;  // batches between loss lines
   int64_t max_steps = 0;       // 0: no limit
   uint64_t seed = 0;           // augmentation randomness
+  FastPath fast_path;          // --amp, --channels-last, --cuda-graph (train/fast_path.h)
   int64_t world_size = 1;      // ranks training together: progress lines count all of them
 };
 
@@ -45,9 +49,11 @@ struct EvalResult {
 
 class Trainer {
  public:
+  // With --cuda-graph where a step cannot be captured, says why (rank 0) and trains eagerly.
   Trainer(torch::nn::Module& model, ForwardFn forward, torch::optim::Optimizer& optimizer,
           LrSchedule schedule, BatchTransform train_transform, BatchTransform test_transform,
           TrainerOptions options);
+  ~Trainer();
 
   // Trains on every batch of `loader`'s current epoch (call start_epoch first)
   // or until max_steps, printing "loss: ...  [current/size]" lines.
@@ -58,8 +64,13 @@ class Trainer {
   int64_t step() const { return step_; }
   double current_lr() const { return schedule_.lr_at(step_); }
   bool reached_max_steps() const { return options_.max_steps > 0 && step_ >= options_.max_steps; }
+  // The CUDA graph replaying training steps, if --cuda-graph could be used.
+  const GraphedStep* graphed_step() const { return graphed_step_.get(); }
 
  private:
+  // Forward, loss, backward and optimizer step on one batch; returns the loss.
+  torch::Tensor train_step(const torch::Tensor& images, const torch::Tensor& labels);
+
   torch::nn::Module& model_;
   ForwardFn forward_;
   torch::optim::Optimizer& optimizer_;
@@ -67,6 +78,8 @@ class Trainer {
   BatchTransform train_transform_, test_transform_;
   TrainerOptions options_;
   at::Generator augment_generator_;
+  torch::Device device_;
+  std::unique_ptr<GraphedStep> graphed_step_;
   int64_t step_ = 0;
 };
 

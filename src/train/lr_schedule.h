@@ -18,6 +18,7 @@ class LrSchedule {
   double lr_at(int64_t step) const;
   // Sets the rate of every parameter group for this step.
   void apply(torch::optim::Optimizer& optimizer, int64_t step) const;
+  const std::string& kind() const { return kind_; }
 
  private:
   std::string kind_;

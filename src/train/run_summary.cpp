@@ -2,6 +2,7 @@
 
 #include "build_config.h"
 #include "models/model_factory.h"
+#include "train/fast_path.h"
 
 #include <ATen/Parallel.h>
 
@@ -14,7 +15,7 @@ ConfigRows describe_run(const TrainConfig& c, const TrainingData& data,
                      static_cast<long long>(d.channels()), static_cast<long long>(d.height()),
                      static_cast<long long>(d.width()));
   };
-  return {
+  ConfigRows rows = {
       {"LibTorch", TUTORIAL_TORCH_VERSION_STRING},
       {"device", device},
       {"CPU threads", std::to_string(at::get_num_threads())},
@@ -32,6 +33,9 @@ ConfigRows describe_run(const TrainConfig& c, const TrainingData& data,
       {"max steps", c.max_steps > 0 ? std::to_string(c.max_steps) : "no limit"},
       {"output dir", c.output_dir},
   };
+  const std::string fast_path = describe_fast_path(c.fast_path);
+  if (fast_path != "off") rows.insert(rows.begin() + 3, {"fast path", fast_path});
+  return rows;
 }
 
 }  // namespace tutorial

@@ -5,7 +5,7 @@
 
 namespace tutorial {
 
-TrainingData load_training_data(const TrainConfig& config) {
+TrainingData load_training_data(const TrainConfig& config, torch::Device device) {
   const auto kind = parse_dataset_kind(config.dataset);
   TrainingData data;
   data.data_dir = config.data_dir.empty() ? default_data_dir(kind) : config.data_dir;
@@ -26,6 +26,12 @@ TrainingData load_training_data(const TrainConfig& config) {
     for (auto* transform : {&data.train_transform, &data.test_transform}) {
       transform->mean = stats.mean;
       transform->stddev = stats.std;
+    }
+  }
+  if (config.fast_path.data_on_device) {
+    for (auto* dataset : {&data.train, &data.test}) {
+      dataset->images = dataset->images.to(device);
+      dataset->labels = dataset->labels.to(device);
     }
   }
   return data;

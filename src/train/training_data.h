@@ -21,6 +21,8 @@ struct TrainingData {
 // Fashion-MNIST and MNIST get the tutorial's ToTensor scaling only; CIFAR and
 // image folders are normalised with the training set's per-channel statistics
 // and, with --augment auto, augmented (random crop with padding 4, flip).
-TrainingData load_training_data(const TrainConfig& config);
+// With --data-on-device both sets are held on `device` (as uint8, a quarter
+// of float's size), so batches are gathered and augmented there.
+TrainingData load_training_data(const TrainConfig& config, torch::Device device);
 
 }  // namespace tutorial

@@ -46,9 +46,28 @@ TEST_P(Stages, HelpListsTheOptions) {
   ASSERT_EQ(r.exit_code, 0);
   for (const char* option : {"--data-dir", "--dataset", "--model", "--epochs", "--batch-size",
                              "--lr", "--momentum", "--weight-decay", "--schedule", "--seed",
-                             "--device", "--output-dir", "--log-interval", "--max-steps"}) {
+                             "--device", "--output-dir", "--log-interval", "--max-steps",
+                             "--amp", "--channels-last", "--data-on-device", "--cuda-graph"}) {
     EXPECT_NE(r.out.find(option), std::string::npos) << option;
   }
+}
+
+TEST_P(Stages, FastPathOptionsRunOnTheCpuAndSayWhatTheyCannotDo) {
+  TempDir dir;
+  write_idx_dataset(dir.path() / "data", 256, 64);
+  const auto r = run(GetParam(),
+                     "--device cpu --amp --channels-last --data-on-device --cuda-graph --data-dir " +
+                         dir / "data" + " --max-steps 3 --output-dir " + dir / "out",
+                     dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("| fast path    | amp bf16, channels-last, data on device, cuda graph"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("--cuda-graph: CUDA graphs need a CUDA device, not cpu; training eagerly"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("Test Error: \n Accuracy: "), std::string::npos);
+  EXPECT_TRUE(fs::exists(dir.path() / "out" / "model.pth"));
 }
 
 TEST_P(Stages, BadInputEndsInOneLineAndExitStatus2) {

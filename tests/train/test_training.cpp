@@ -73,7 +73,7 @@ TEST(Training, LossFallsAndAccuracyPassesTheBar) {
   TrainConfig config;
   config.lr = 0.05;
   config.momentum = 0.9;
-  QuadrantRun run(512, 32, config, TrainerOptions{1000, 0, 0});
+  QuadrantRun run(512, 32, config, TrainerOptions{1000, 0, 0, {}});
   auto test = quadrant_task(256, 2);
   BatchLoader test_loader(test, ShardedSampler(test.size(), SamplerOptions{false}),
                           LoaderOptions{64});
@@ -92,7 +92,7 @@ TEST(Training, LossFallsAndAccuracyPassesTheBar) {
 }
 
 TEST(Training, MaxStepsStopsMidEpoch) {
-  QuadrantRun run(256, 16, TrainConfig{}, TrainerOptions{1000, 5, 0});
+  QuadrantRun run(256, 16, TrainConfig{}, TrainerOptions{1000, 5, 0, {}});
   auto result = run.train_epoch(0);
   EXPECT_EQ(result.steps, 5);
   EXPECT_EQ(result.samples, 80);
@@ -100,7 +100,7 @@ TEST(Training, MaxStepsStopsMidEpoch) {
 }
 
 TEST(Training, PrintsTheTutorialsLogLines) {
-  QuadrantRun run(64, 16, TrainConfig{}, TrainerOptions{2, 0, 0});
+  QuadrantRun run(64, 16, TrainConfig{}, TrainerOptions{2, 0, 0, {}});
   testing::internal::CaptureStdout();
   run.train_epoch(0);
   const auto printed = testing::internal::GetCapturedStdout();

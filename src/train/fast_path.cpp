@@ -1,0 +1,62 @@
+#define TUTORIAL_COMPAT_AUTOCAST
+#include "train/fast_path.h"
+
+#include "core/torch_compat.h"
+
+#include <ATen/Context.h>
+
+#include <vector>
+
+namespace tutorial {
+
+std::string describe_fast_path(const FastPath& fast_path) {
+  std::vector<std::string> parts;
+  if (fast_path.amp) parts.push_back("amp bf16");
+  if (fast_path.channels_last) parts.push_back("channels-last");
+  if (fast_path.data_on_device) parts.push_back("data on device");
+  if (fast_path.cuda_graph) parts.push_back("cuda graph");
+  if (parts.empty()) return "off";
+  std::string text = parts.front();
+  for (size_t i = 1; i < parts.size(); ++i) text += ", " + parts[i];
+  return text;
+}
+
+void convert_to_channels_last(torch::nn::Module& model) {
+  torch::NoGradGuard no_grad;
+  for (auto tensors : {model.parameters(), model.buffers()}) {
+    for (auto& tensor : tensors) {
+      if (tensor.dim() == 4) tensor.set_data(tensor.contiguous(at::MemoryFormat::ChannelsLast));
+    }
+  }
+}
+
+torch::Tensor in_model_layout(const torch::Tensor& images, const FastPath& fast_path) {
+  if (!fast_path.channels_last || images.dim() != 4) return images;
+  return images.contiguous(at::MemoryFormat::ChannelsLast);
+}
+
+void apply_fast_path(const FastPath& fast_path, torch::Device device, torch::nn::Module& model) {
+  if (fast_path.channels_last) convert_to_channels_last(model);
+  // The autotuner times each convolution's algorithms once per shape; the
+  // shapes here are fixed (the last batch of an epoch adds one more).
+  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+}
+
+AutocastScope::AutocastScope(bool enabled, torch::Device device) : type_(device.type()) {
+  if (!enabled) return;
+  active_ = true;
+  was_enabled_ = compat::autocast_enabled(type_);
+  previous_dtype_ = compat::autocast_dtype(type_);
+  compat::set_autocast(type_, true, at::kBFloat16);
+  at::autocast::increment_nesting();
+}
+
+AutocastScope::~AutocastScope() {
+  if (!active_) return;
+  // As torch.autocast's __exit__: the cache of bf16 weight copies lives
+  // until the outermost scope ends.
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  compat::set_autocast(type_, was_enabled_, previous_dtype_);
+}
+
+}  // namespace tutorial

@@ -1,0 +1,48 @@
+// The fast path: switches that make a training step cheaper without changing
+// what it computes (beyond rounding): --amp, --channels-last, --data-on-device,
+// and cuDNN's autotuner on CUDA. --cuda-graph is train/graphed_step.h.
+#pragma once
+
+#include "train/config.h"
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include <string>
+
+namespace tutorial {
+
+// The switches that are on, for the configuration table: "amp bf16,
+// channels-last", or "off". (cuDNN's autotuner is always on for CUDA.)
+std::string describe_fast_path(const FastPath& fast_path);
+
+// Done once to the model before training: its 4-d weights to channels-last
+// with --channels-last, and cuDNN's autotuner on for CUDA (shapes are fixed).
+// (--data-on-device is load_training_data's.)
+void apply_fast_path(const FastPath& fast_path, torch::Device device, torch::nn::Module& model);
+
+// Every parameter and buffer with 4 dimensions (convolution weights) in
+// channels-last (NHWC) layout; values unchanged.
+void convert_to_channels_last(torch::nn::Module& model);
+
+// A batch of images in the layout the model's weights use.
+torch::Tensor in_model_layout(const torch::Tensor& images, const FastPath& fast_path);
+
+// While alive and `enabled`, eligible ops on `device` run in bfloat16
+// (torch.autocast(device_type, dtype=torch.bfloat16)); restores the previous
+// state and frees autocast's cast-weight cache when it ends.
+class AutocastScope {
+ public:
+  AutocastScope(bool enabled, torch::Device device);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool active_ = false;
+  c10::DeviceType type_;
+  bool was_enabled_ = false;
+  at::ScalarType previous_dtype_ = at::kBFloat16;
+};
+
+}  // namespace tutorial

@@ -1,0 +1,55 @@
+// --cuda-graph: one whole training step (forward, loss, backward, optimizer
+// step) captured once as a CUDA graph and then replayed, so a step costs one
+// graph launch instead of hundreds of kernel launches from the host.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace tutorial {
+
+// One training step on a batch, returning its loss. For capture it must keep
+// every tensor it writes where it was (gradients zeroed in place, optimizer
+// state created before), which the engine's step does.
+using TrainStep =
+    std::function<torch::Tensor(const torch::Tensor& images, const torch::Tensor& labels)>;
+
+// Why a training step cannot be captured as a CUDA graph here, or "" if it can.
+std::string cuda_graph_unavailable_reason(torch::Device device, const std::string& schedule,
+                                          int64_t world_size);
+
+// Runs `step` eagerly for its first `warmup_steps` calls on a side stream
+// (where cuDNN's autotuner, the optimizer's state and the allocator settle),
+// then captures it into a CUDA graph with static input buffers and replays
+// that. A batch of another shape (an epoch's last, smaller batch) runs
+// eagerly. The learning rate is baked into the captured kernels, so a new
+// rate is captured again (the step schedule: twice a run). If capture fails,
+// it says why, once, and trains eagerly from then on.
+class GraphedStep {
+ public:
+  explicit GraphedStep(TrainStep step, int64_t warmup_steps = 3);
+  ~GraphedStep();
+  GraphedStep(const GraphedStep&) = delete;
+  GraphedStep& operator=(const GraphedStep&) = delete;
+
+  torch::Tensor run(const torch::Tensor& images, const torch::Tensor& labels, double lr);
+
+  int64_t captures() const { return captures_; }
+  int64_t replays() const { return replays_; }
+
+ private:
+  struct Graph;  // the captured graph and its static tensors (CUDA builds only)
+  bool capture(const torch::Tensor& images, const torch::Tensor& labels, double lr);
+
+  TrainStep step_;
+  int64_t warmup_steps_;
+  int64_t calls_ = 0, captures_ = 0, replays_ = 0;
+  bool capture_failed_ = false;
+  std::unique_ptr<Graph> graph_;
+};
+
+}  // namespace tutorial
