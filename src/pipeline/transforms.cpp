@@ -5,6 +5,17 @@
 #include <torch/nn/functional/padding.h>
 
 namespace tutorial {
+namespace {
+
+// A small CPU tensor of random draws on `device`. To a GPU it goes through
+// pinned memory without blocking: a plain copy from pageable memory would
+// make the host wait for every kernel queued before it, once per batch.
+torch::Tensor draws_on(const torch::Tensor& draws, torch::Device device) {
+  if (!device.is_cuda()) return draws;
+  return draws.pin_memory().to(device, /*non_blocking=*/true);
+}
+
+}  // namespace
 
 torch::Tensor to_unit_float(const torch::Tensor& images_uint8) {
   return images_uint8.to(torch::kFloat).div_(255.0);
@@ -18,10 +29,13 @@ torch::Tensor normalize(const torch::Tensor& images, const std::vector<double>& 
     throw UserError("normalisation needs one mean and one std per channel (" +
                     std::to_string(channels) + " channels)");
   }
-  const auto options = torch::TensorOptions().dtype(images.dtype()).device(images.device());
-  auto mean_t = torch::tensor(mean, torch::kDouble).to(options).view({1, channels, 1, 1});
-  auto std_t = torch::tensor(stddev, torch::kDouble).to(options).view({1, channels, 1, 1});
-  return (images - mean_t) / std_t;
+  // Scalar arithmetic per channel: no small tensor of statistics to copy to
+  // the device (and wait for) every batch.
+  auto normalized = images.clone();
+  for (int64_t c = 0; c < channels; ++c) {
+    normalized.select(1, c).sub_(mean[static_cast<size_t>(c)]).div_(stddev[static_cast<size_t>(c)]);
+  }
+  return normalized;
 }
 
 torch::Tensor random_crop(const torch::Tensor& images, int64_t padding, at::Generator& generator) {
@@ -33,8 +47,8 @@ torch::Tensor random_crop(const torch::Tensor& images, int64_t padding, at::Gene
 
   // One (dy, dx) offset per image; gather the window through flat indices so
   // the whole batch is cropped in one kernel on any device.
-  auto offsets = torch::randint(0, 2 * padding + 1, {batch, 2}, generator, torch::kLong)
-                     .to(images.device());
+  auto offsets = draws_on(torch::randint(0, 2 * padding + 1, {batch, 2}, generator, torch::kLong),
+                          images.device());
   auto rows = offsets.select(1, 0).view({batch, 1, 1}) +
               torch::arange(height, offsets.options()).view({1, height, 1});
   auto cols = offsets.select(1, 1).view({batch, 1, 1}) +
@@ -46,7 +60,7 @@ torch::Tensor random_crop(const torch::Tensor& images, int64_t padding, at::Gene
 }
 
 torch::Tensor random_horizontal_flip(const torch::Tensor& images, at::Generator& generator) {
-  auto flip = torch::rand({images.size(0)}, generator).lt(0.5).to(images.device());
+  auto flip = draws_on(torch::rand({images.size(0)}, generator).lt(0.5), images.device());
   return torch::where(flip.view({-1, 1, 1, 1}), images.flip({3}), images);
 }
 
