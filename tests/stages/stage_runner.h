@@ -1,6 +1,7 @@
 // Running an executable as a user would, for the end-to-end tests.
 #pragma once
 
+#include "build_config.h"
 #include "test_files.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +13,11 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+
+// CPU ranks talk over Gloo, whose headers pip's LibTorch lacks (so on a GPU
+// machine's build these tests have nothing to run with).
+#define TUTORIAL_SKIP_WITHOUT_GLOO() \
+  if (!TUTORIAL_WITH_GLOO) GTEST_SKIP() << "this LibTorch has no Gloo headers: CPU ranks need Gloo"
 
 namespace tutorial::testdata {
 

@@ -52,6 +52,7 @@ std::string stage3_args(const TempDir& dir) {
 }  // namespace
 
 TEST(Stage3, TwoRanksStartedByTheShellLauncher) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
   TempDir dir;
   write_idx_dataset(dir.path() / "data", 256, 64);
   const std::string port = std::to_string(tutorial::find_free_port());
@@ -63,6 +64,7 @@ TEST(Stage3, TwoRanksStartedByTheShellLauncher) {
 }
 
 TEST(Stage3, TwoRanksStartedByTorchrun) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
   if (!fs::exists("/usr/bin/torchrun")) GTEST_SKIP() << "no /usr/bin/torchrun (python3-torch)";
   TempDir dir;
   write_idx_dataset(dir.path() / "data", 256, 64);
@@ -84,6 +86,7 @@ TEST(Stage3, TwoRanksStartedByTorchrun) {
 }
 
 TEST(Stage3, TwoRanksStartedByMpirun) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
   if (!fs::exists("/usr/bin/mpirun")) GTEST_SKIP() << "no /usr/bin/mpirun (openmpi-bin)";
   TempDir dir;
   write_idx_dataset(dir.path() / "data", 256, 64);
@@ -100,6 +103,7 @@ TEST(Stage3, TwoRanksStartedByMpirun) {
 }
 
 TEST(Stage3, BadLaunchEnvironmentsEndInOneLineAndExitStatus2) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
   TempDir dir;
   write_idx_dataset(dir.path() / "data", 64, 16);
   BusyPort busy;
@@ -127,6 +131,7 @@ TEST(Stage3, BadLaunchEnvironmentsEndInOneLineAndExitStatus2) {
 }
 
 TEST(Stage3, ARankKilledMidEpochStopsTheJobWithinTheTimeout) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
   TempDir dir;
   write_idx_dataset(dir.path() / "data", 2048, 64);
   const std::string port = std::to_string(tutorial::find_free_port());

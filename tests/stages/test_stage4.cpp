@@ -12,6 +12,7 @@
 using namespace tutorial::testdata;
 
 TEST(Stage4, TwoSpawnedWorkersTrainAndSave) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
   TempDir dir;
   write_idx_dataset(dir.path() / "data", 256, 64);
   const auto r = run(kStage4Path,
@@ -22,6 +23,7 @@ TEST(Stage4, TwoSpawnedWorkersTrainAndSave) {
 }
 
 TEST(Stage4, AKilledWorkerStopsTheOtherAndIsNamed) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
   TempDir dir;
   write_idx_dataset(dir.path() / "data", 2048, 64);
   // Kill the newest process of this run (the last worker forked) 3 s in.

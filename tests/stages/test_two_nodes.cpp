@@ -53,6 +53,7 @@ void expect_same_run(const RunResult& two_nodes, const RunResult& one_node, cons
 }  // namespace
 
 TEST(TwoNodes, Stage3WithOneShellLauncherPerNodeMatchesOneNode) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
   TempDir dir;
   write_idx_dataset(dir.path() / "data", 512, 64);
   const std::string stage3 = std::string("'") + kStage3Path + "'";
@@ -72,6 +73,7 @@ TEST(TwoNodes, Stage3WithOneShellLauncherPerNodeMatchesOneNode) {
 }
 
 TEST(TwoNodes, Stage4WithOneParentPerNodeMatchesOneNode) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
   TempDir dir;
   write_idx_dataset(dir.path() / "data", 512, 64);
   const std::string stage4 = std::string("'") + kStage4Path + "'";
