@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""Every benchmark of the suite, side by side, in one command.
+
+    python3 benchmarks/run_benchmarks.py --build build --out bench-out [--repeats 3] [--quick]
+
+On whatever device is present (CUDA if the Python torch sees one, else the
+CPU) it runs, alternating C++ and Python in each round:
+  1. the tutorial's job: C++ stage 1 against benchmarks/tutorial_job.py
+     (whole runs, wall time, final accuracy);
+  2. ResNet-20 training throughput, batch 128 (images/s): C++ eager, C++ with
+     the fast path, C++ with --cuda-graph, against Python eager, Python with
+     the same fast path and, with torch 2.x on CUDA, torch.compile;
+  3. the DDP wrapper's overhead at world size 1 (stage 3 under
+     scripts/launch_local.sh against stage 1, training samples/s);
+  4. the data pipeline alone (batches/s with augmentation), C++ and Python.
+Each figure is the median of --repeats runs; each ratio compares figures of
+this same invocation. Writes OUT/benchmarks.md and OUT/benchmarks.json and
+prints the markdown.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def run(command, env=None):
+    """Runs a command, returns its stdout; stops the harness with its stderr if it fails."""
+    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
+    if result.returncode != 0:
+        sys.exit(f"run_benchmarks.py: {' '.join(command)} failed ({result.returncode}):\n"
+                 f"{result.stderr[-2000:]}")
+    return result.stdout
+
+
+def last_json(text):
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def metrics(output_dir):
+    with open(os.path.join(output_dir, "metrics.jsonl")) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+class Harness:
+    def __init__(self, args):
+        self.args = args
+        self.build = os.path.abspath(args.build)
+        self.cuda = torch.cuda.is_available() and not args.cpu
+        self.device = "cuda" if self.cuda else "cpu"
+        self.work = tempfile.mkdtemp(prefix="bench-")
+        self.sections = []
+        self.python = sys.executable
+
+    def exe(self, name):
+        path = os.path.join(self.build, name)
+        if not os.access(path, os.X_OK):
+            sys.exit(f"run_benchmarks.py: {path} is not built (cmake --build {self.build})")
+        return path
+
+    # ---------------------------------------------------------------- 1
+    def tutorial_job(self):
+        epochs = 1 if self.args.quick else 5
+        stage1 = self.exe("examples/stage1_single_device")
+        common = ["--data-dir", self.args.data_dir, "--epochs", str(epochs)]
+        seconds = {"C++": [], "Python": []}
+        accuracy = {}
+        libtorch = ""
+        for round_index in range(self.args.repeats):
+            out = os.path.join(self.work, f"stage1-{round_index}")
+            start = datetime.datetime.now()
+            log = run([stage1, *common, "--device", self.device, "--output-dir", out])
+            seconds["C++"].append((datetime.datetime.now() - start).total_seconds())
+            accuracy["C++"] = metrics(out)[-1]["test_accuracy"]
+            libtorch = re.search(r"\| LibTorch\s*\| (\S+)", log).group(1)
+            result = last_json(run([self.python, os.path.join(HERE, "tutorial_job.py"), *common,
+                                    "--device", self.device]))
+            seconds["Python"].append(result["seconds"])
+            accuracy["Python"] = result["accuracy"]
+        self.libtorch = libtorch
+        rows = []
+        for program in ("C++", "Python"):
+            rows.append({"program": program, "seconds": median(seconds[program]),
+                         "accuracy": accuracy[program],
+                         "speedup_vs_python": median(seconds["Python"]) / median(seconds[program])})
+        self.sections.append({
+            "title": f"1. The tutorial's job (Fashion-MNIST, MLP, batch 64, SGD, {epochs} "
+                     f"epoch{'s' if epochs > 1 else ''}), whole runs",
+            "columns": ["program", "wall time (s)", "final test accuracy", "speed vs Python"],
+            "rows": [[("C++ stage1_single_device" if r["program"] == "C++"
+                       else "Python tutorial_job.py"), f"{r['seconds']:.1f}",
+                      f"{100 * r['accuracy']:.1f}%", f"{r['speedup_vs_python']:.2f}x"]
+                     for r in rows],
+            "data": rows})
+
+    # ---------------------------------------------------------------- 2
+    def throughput(self):
+        steps = self.args.steps or (100 if self.cuda else 10)
+        cpp = self.exe("benchmarks/bench_train_throughput")
+        fast = ["--amp", "--channels-last", "--data-on-device"]
+        common = ["--batch-size", "128", "--steps", str(steps), "--device", self.device,
+                  "--threads", str(self.args.threads)]
+        variants = [("C++ eager", [cpp]), ("C++ fast path", [cpp, *fast])]
+        if self.cuda:
+            variants.append(("C++ fast path + CUDA graph", [cpp, *fast, "--cuda-graph"]))
+        python = [self.python, os.path.join(HERE, "train_throughput.py")]
+        variants += [("Python eager", python), ("Python fast path", [*python, *fast])]
+        if self.cuda and hasattr(torch, "compile"):
+            variants.append(("Python fast path + torch.compile", [*python, *fast, "--compile"]))
+        images_per_s = {name: [] for name, _ in variants}
+        graphed = {}
+        for round_index in range(self.args.repeats):
+            for name, command in variants:
+                if "--compile" in command and round_index > 0:
+                    continue  # compiling takes minutes: one run
+                result = last_json(run([*command, *common]))
+                images_per_s[name].append(result["images_per_s"])
+                if result["program"] == "C++":
+                    self.libtorch = result["libtorch"]
+                if "cuda_graph" in result:
+                    graphed[name] = result["cuda_graph"]
+        python_eager = median(images_per_s["Python eager"])
+        rows = [{"variant": name, "images_per_s": median(images_per_s[name]),
+                 "vs_python_eager": median(images_per_s[name]) / python_eager,
+                 "graph_replayed": graphed.get(name)} for name, _ in variants]
+        note = ("fast path: --amp (bf16 autocast) --channels-last --data-on-device"
+                + ("" if self.cuda else "; on a CPU, bf16 and NHWC help only where the CPU has "
+                   "bf16 instructions, and --cuda-graph does not apply"))
+        self.sections.append({
+            "title": f"2. ResNet-20 training throughput, batch 128, {steps} timed steps "
+                     f"after {steps} warm-up steps ({self.device})",
+            "columns": ["variant", "images/s", "vs Python eager"],
+            "rows": [[r["variant"], f"{r['images_per_s']:.0f}", f"{r['vs_python_eager']:.2f}x"]
+                     for r in rows],
+            "note": note, "data": rows})
+
+    # ---------------------------------------------------------------- 3
+    def ddp_overhead(self):
+        stage1 = self.exe("examples/stage1_single_device")
+        stage3 = self.exe("examples/stage3_ddp_launched")
+        launch = os.path.join(ROOT, "scripts", "launch_local.sh")
+        common = ["--data-dir", self.args.data_dir, "--epochs", "1", "--device", self.device]
+        rate = {"stage 1": [], "stage 3, world size 1": []}
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")}
+        for round_index in range(self.args.repeats):
+            out1 = os.path.join(self.work, f"ddp-stage1-{round_index}")
+            run([stage1, *common, "--output-dir", out1])
+            rate["stage 1"].append(metrics(out1)[-1]["samples_per_second"])
+            out3 = os.path.join(self.work, f"ddp-stage3-{round_index}")
+            port = str(29600 + round_index)
+            run([launch, "--nproc-per-node", "1", "--master-port", port, stage3, *common,
+                 "--output-dir", out3], env=env)
+            rate["stage 3, world size 1"].append(metrics(out3)[-1]["samples_per_second"])
+        base = median(rate["stage 1"])
+        rows = [{"program": name, "samples_per_s": median(values),
+                 "vs_stage1": median(values) / base} for name, values in rate.items()]
+        self.sections.append({
+            "title": "3. DistributedDataParallel's overhead at world size 1 (tutorial's job, "
+                     "1 epoch, training samples/s)",
+            "columns": ["program", "samples/s", "vs stage 1"],
+            "rows": [[r["program"], f"{r['samples_per_s']:.0f}", f"{r['vs_stage1']:.2f}x"]
+                     for r in rows],
+            "data": rows})
+
+    # ---------------------------------------------------------------- 4
+    def pipeline(self):
+        steps = self.args.steps or (100 if self.cuda else 50)
+        common = ["--batch-size", "128", "--steps", str(steps), "--device", self.device,
+                  "--threads", str(self.args.threads), "--pipeline-only"]
+        variants = [("C++ BatchLoader + transforms",
+                     [self.exe("benchmarks/bench_train_throughput")]),
+                    ("Python, the same tensor ops",
+                     [self.python, os.path.join(HERE, "train_throughput.py")])]
+        if self.cuda:
+            variants += [(name + ", data on device", [*command, "--data-on-device"])
+                         for name, command in list(variants)]
+        rate = {name: [] for name, _ in variants}
+        for _ in range(self.args.repeats):
+            for name, command in variants:
+                rate[name].append(last_json(run([*command, *common]))["batches_per_s"])
+        rows = [{"variant": name, "batches_per_s": median(values)} for name, values in rate.items()]
+        self.sections.append({
+            "title": f"4. Data pipeline alone: gather, copy, crop + flip + normalise, batch 128 "
+                     f"({self.device})",
+            "columns": ["variant", "batches/s"],
+            "rows": [[r["variant"], f"{r['batches_per_s']:.0f}"] for r in rows],
+            "data": rows})
+
+    # ---------------------------------------------------------------- report
+    def machine(self):
+        cpu = platform.processor()
+        try:
+            with open("/proc/cpuinfo") as f:
+                cpu = next(line.split(":", 1)[1].strip() for line in f
+                           if line.startswith("model name"))
+        except (OSError, StopIteration):
+            pass
+        info = {"date": datetime.date.today().isoformat(), "cpu": cpu, "cores": os.cpu_count(),
+                "python_torch": torch.__version__, "libtorch": getattr(self, "libtorch", "?"),
+                "device": self.device, "repeats": self.args.repeats, "threads": self.args.threads}
+        if self.cuda:
+            info["gpu"] = torch.cuda.get_device_name(0)
+            info["cuda"] = torch.version.cuda
+        return info
+
+    def report(self):
+        machine = self.machine()
+        lines = [f"Benchmarks of {machine['date']}: "
+                 + (f"{machine['gpu']} (CUDA {machine['cuda']}), " if self.cuda else "")
+                 + f"{machine['cores']} cores of {machine['cpu']} ({machine['threads']} threads "
+                 f"each); LibTorch {machine['libtorch']}, "
+                 f"Python torch {machine['python_torch']}; medians of {machine['repeats']} "
+                 "runs, ratios from this same invocation.", ""]
+        for section in self.sections:
+            lines += [f"### {section['title']}", "",
+                      "| " + " | ".join(section["columns"]) + " |",
+                      "|" + "---|" * len(section["columns"])]
+            lines += ["| " + " | ".join(row) + " |" for row in section["rows"]]
+            if section.get("note"):
+                lines += ["", section["note"]]
+            lines.append("")
+        markdown = "\n".join(lines)
+        os.makedirs(self.args.out, exist_ok=True)
+        with open(os.path.join(self.args.out, "benchmarks.md"), "w") as f:
+            f.write(markdown)
+        with open(os.path.join(self.args.out, "benchmarks.json"), "w") as f:
+            json.dump({"machine": machine,
+                       "sections": [{"title": s["title"], "results": s["data"]}
+                                    for s in self.sections]}, f, indent=2)
+        print(markdown)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--out", default="bench-out")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="1 epoch of the tutorial's job")
+    parser.add_argument("--steps", type=int, default=0,
+                        help="timed steps for sections 2 and 4 (default: 100 on CUDA; "
+                             "10 and 50 on a CPU)")
+    parser.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
+    parser.add_argument("--cpu", action="store_true", help="benchmark the CPU even with a GPU")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(),
+                        help="CPU threads for both programs (default: all cores)")
+    parser.add_argument("--only", default="1234", help="sections to run, e.g. 24")
+    args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    harness = Harness(args)
+    for number, section in zip("1234", (harness.tutorial_job, harness.throughput,
+                                        harness.ddp_overhead, harness.pipeline)):
+        if number in args.only:
+            print(f"run_benchmarks.py: section {number} ...", file=sys.stderr, flush=True)
+            section()
+    harness.report()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+// Training throughput of the shared engine (src/train/engine.h) on
+// CIFAR-shaped synthetic data: images/s of whole training steps (augment,
+// forward, loss, backward, SGD), with or without the fast path; or, with
+// --pipeline-only, batches/s of the data pipeline alone (gather, copy,
+// augment). One JSON line on stdout; benchmarks/run_benchmarks.py runs it
+// side by side with benchmarks/train_throughput.py, its Python peer.
+//
+//   build/benchmarks/bench_train_throughput --model resnet20 --batch-size 128
+//     --steps 50 --device cuda --amp --channels-last --data-on-device --cuda-graph
+#include "build_config.h"
+#include "core/console.h"
+#include "core/device.h"
+#include "core/errors.h"
+#include "models/model_factory.h"
+#include "pipeline/batch_loader.h"
+#include "train/engine.h"
+#include "train/fast_path.h"
+#include "train/optimizer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <cxxopts.hpp>
+#include <torch/cuda.h>
+
+#include <chrono>
+#include <iostream>
+
+using namespace tutorial;
+
+namespace {
+
+void synchronize(torch::Device device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+
+// `batches` batches of random 3x32x32 uint8 images with random labels.
+ImageDataset synthetic_cifar(int64_t batches, int64_t batch_size) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(0);
+  const int64_t n = batches * batch_size;
+  ImageDataset dataset;
+  dataset.images = torch::randint(0, 256, {n, 3, 32, 32}, generator, torch::kLong).to(torch::kUInt8);
+  dataset.labels = torch::randint(0, 10, {n}, generator, torch::kLong);
+  for (int i = 0; i < 10; ++i) dataset.class_names.push_back(std::to_string(i));
+  return dataset;
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+  return run_main("bench_train_throughput", [&] {
+    cxxopts::Options options("bench_train_throughput",
+                             "Training (or data pipeline) throughput on CIFAR-shaped data");
+    // clang-format off
+    options.add_options()
+      ("model", "mlp | resnet20 | ... (see stage 1)", cxxopts::value<std::string>()->default_value("resnet20"))
+      ("batch-size", "images per step", cxxopts::value<int64_t>()->default_value("128"))
+      ("steps", "timed steps (an epoch); the same number run before as warm-up", cxxopts::value<int64_t>()->default_value("50"))
+      ("device", "auto | cpu | cuda | cuda:N", cxxopts::value<std::string>()->default_value("auto"))
+      ("threads", "CPU threads (0: one per core)", cxxopts::value<int64_t>()->default_value("0"))
+      ("amp", "bf16 autocast", cxxopts::value<bool>()->default_value("false"))
+      ("channels-last", "NHWC layout", cxxopts::value<bool>()->default_value("false"))
+      ("data-on-device", "dataset held on the device", cxxopts::value<bool>()->default_value("false"))
+      ("cuda-graph", "replay a captured step", cxxopts::value<bool>()->default_value("false"))
+      ("pipeline-only", "time the data pipeline alone (batches/s)", cxxopts::value<bool>()->default_value("false"))
+      ("h,help", "print this help");
+    // clang-format on
+    cxxopts::ParseResult args;
+    try {
+      args = options.parse(argc, argv);
+    } catch (const std::exception& e) {
+      throw UserError(first_line(e.what()));
+    }
+    if (args.count("help")) {
+      std::cout << options.help() << std::endl;
+      return 0;
+    }
+    const auto batch_size = args["batch-size"].as<int64_t>();
+    const auto steps = args["steps"].as<int64_t>();
+    if (batch_size < 1 || steps < 1) throw UserError("--batch-size and --steps must be at least 1");
+    FastPath fast_path{args["amp"].as<bool>(), args["channels-last"].as<bool>(),
+                       args["data-on-device"].as<bool>(), args["cuda-graph"].as<bool>()};
+    const torch::Device device = resolve_device(args["device"].as<std::string>());
+    configure_cpu_threads(args["threads"].as<int64_t>());
+    torch::manual_seed(0);
+
+    ImageDataset dataset = synthetic_cifar(steps, batch_size);
+    if (fast_path.data_on_device) {
+      dataset.images = dataset.images.to(device);
+      dataset.labels = dataset.labels.to(device);
+    }
+    BatchLoader loader(dataset, ShardedSampler(dataset.size(), {/*shuffle=*/true, 0}),
+                       {batch_size, /*drop_last=*/true, device, device.is_cuda(), /*prefetch=*/2});
+    BatchTransform transform{/*augment=*/true, 4, {0.49, 0.48, 0.45}, {0.25, 0.24, 0.26}};
+    const std::string what = args["pipeline-only"].as<bool>() ? "pipeline" : "training";
+
+    double seconds = 0;
+    bool graphed = false;
+    if (what == "pipeline") {
+      auto generator = at::make_generator<at::CPUGeneratorImpl>(0);
+      for (int64_t epoch = 0; epoch < 2; ++epoch) {  // the first is warm-up
+        synchronize(device);
+        const auto start = std::chrono::steady_clock::now();
+        loader.start_epoch(epoch);
+        torch::Tensor checksum = torch::zeros({}, torch::TensorOptions().device(device));
+        while (auto batch = loader.next()) checksum += transform(batch->images, generator).sum();
+        synchronize(device);
+        seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      }
+    } else {
+      auto model = make_model(args["model"].as<std::string>(), {3, 32, 32}, 10);
+      model->to(device);
+      apply_fast_path(fast_path, device, *model.module());
+      TrainConfig config;
+      config.lr = 0.1;
+      config.momentum = 0.9;
+      config.weight_decay = 5e-4;
+      auto optimizer = make_sgd(model->parameters(), config);
+      set_console_rank(1);  // the engine's log lines would cost a device sync each
+      Trainer trainer(*model.module(), [&](const torch::Tensor& x) { return model.forward(x); },
+                      optimizer, LrSchedule("constant", config.lr, 2 * steps), transform,
+                      transform, TrainerOptions{steps + 1, 0, 0, fast_path});
+      for (int64_t epoch = 0; epoch < 2; ++epoch) {  // the first is warm-up (and capture)
+        loader.start_epoch(epoch);
+        seconds = trainer.train_epoch(loader).seconds;  // ends with a device sync (.item())
+      }
+      graphed = trainer.graphed_step() && trainer.graphed_step()->replays() > 0;
+    }
+    const double per_second = (what == "pipeline" ? steps : steps * batch_size) / seconds;
+    std::cout << strprintf(
+                     "{\"program\": \"C++\", \"libtorch\": \"%s\", \"what\": \"%s\", \"model\": \"%s\", \"batch_size\": %lld, "
+                     "\"steps\": %lld, \"device\": \"%s\", \"amp\": %s, \"channels_last\": %s, "
+                     "\"data_on_device\": %s, \"cuda_graph\": %s, \"seconds\": %.4f, \"%s\": %.2f}",
+                     TUTORIAL_TORCH_VERSION_STRING, what.c_str(), args["model"].as<std::string>().c_str(),
+                     static_cast<long long>(batch_size), static_cast<long long>(steps),
+                     device.str().c_str(), fast_path.amp ? "true" : "false",
+                     fast_path.channels_last ? "true" : "false",
+                     fast_path.data_on_device ? "true" : "false", graphed ? "true" : "false",
+                     seconds, what == "pipeline" ? "batches_per_s" : "images_per_s", per_second)
+              << std::endl;
+    return 0;
+  });
+}
