@@ -56,6 +56,7 @@ int main(int argc, char* argv[]) {
       ("steps", "timed steps (an epoch); the same number run before as warm-up", cxxopts::value<int64_t>()->default_value("50"))
       ("device", "auto | cpu | cuda | cuda:N", cxxopts::value<std::string>()->default_value("auto"))
       ("threads", "CPU threads (0: one per core)", cxxopts::value<int64_t>()->default_value("0"))
+      ("prefetch", "batches prepared ahead by a background thread", cxxopts::value<int64_t>()->default_value("2"))
       ("amp", "bf16 autocast", cxxopts::value<bool>()->default_value("false"))
       ("channels-last", "NHWC layout", cxxopts::value<bool>()->default_value("false"))
       ("data-on-device", "dataset held on the device", cxxopts::value<bool>()->default_value("false"))
@@ -88,7 +89,8 @@ int main(int argc, char* argv[]) {
       dataset.labels = dataset.labels.to(device);
     }
     BatchLoader loader(dataset, ShardedSampler(dataset.size(), {/*shuffle=*/true, 0}),
-                       {batch_size, /*drop_last=*/true, device, device.is_cuda(), /*prefetch=*/2});
+                       {batch_size, /*drop_last=*/true, device, device.is_cuda(),
+                        args["prefetch"].as<int64_t>()});
     BatchTransform transform{/*augment=*/true, 4, {0.49, 0.48, 0.45}, {0.25, 0.24, 0.26}};
     const std::string what = args["pipeline-only"].as<bool>() ? "pipeline" : "training";
 

@@ -7,7 +7,7 @@
 #   scripts/gpu_check.sh OUTDIR
 #
 # Meant to finish within 8 minutes on one H100 with 16 cores. Where the machine
-# lacks cxxopts, GoogleTest or Fashion-MNIST, they are taken from .gpu-carry/
+# lacks cxxopts, GoogleTest, libjpeg or Fashion-MNIST, they are taken from .gpu-carry/
 # (scripts/prepare_gpu_carry.sh fills it). Every step runs even if an earlier
 # one failed (except what needs the build); the exit status is 1 if any failed.
 #
@@ -64,6 +64,9 @@ fi
   configure_args+=(-DCXXOPTS_INCLUDE_DIR="$carry/cxxopts")
 [[ -d /usr/src/googletest || ! -d $carry/googletest ]] ||
   configure_args+=(-DGTEST_SOURCE_DIR="$carry/googletest")
+[[ -f /usr/include/jpeglib.h || ! -d $carry/libjpeg ]] ||
+  configure_args+=(-DJPEG_INCLUDE_DIR="$carry/libjpeg/include"
+    -DJPEG_LIBRARY_RELEASE="$carry/libjpeg/lib/libjpeg.so" -DJPEG_LIBRARY="$carry/libjpeg/lib/libjpeg.so")
 built=0
 step configure 180 cmake "${configure_args[@]}" &&
   step build 420 cmake --build "$build" --parallel "$(nproc)" && built=1
