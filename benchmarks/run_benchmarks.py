@@ -139,8 +139,7 @@ class Harness:
                  "vs_python_eager": median(images_per_s[name]) / python_eager,
                  "graph_replayed": graphed.get(name)} for name, _ in variants]
         note = ("fast path: --amp (bf16 autocast) --channels-last --data-on-device"
-                + ("" if self.cuda else "; on a CPU, bf16 and NHWC help only where the CPU has "
-                   "bf16 instructions, and --cuda-graph does not apply"))
+                + ("" if self.cuda else "; --cuda-graph does not apply to a CPU"))
         self.sections.append({
             "title": f"2. ResNet-20 training throughput, batch 128, {steps} timed steps "
                      f"after {steps} warm-up steps ({self.device})",

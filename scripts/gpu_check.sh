@@ -111,7 +111,7 @@ fi
   echo
   if [[ -f $out/tests.log ]]; then
     echo "Tests: $(grep -E 'tests passed|tests failed' "$out/tests.log" | tail -n1)"
-    grep -E '^\s*[0-9]+ - .*\(Failed|Timeout|SEGFAULT|Subprocess' "$out/tests.log" | sed 's/^/    /'
+    grep -E '^\s*[0-9]+ - .*\((Failed|Timeout|SEGFAULT|Subprocess)' "$out/tests.log" | sed 's/^/    /'
     echo
   fi
   for stage in stage1 stage2 stage3 stage4 stage1_fast_path; do
