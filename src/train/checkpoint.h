@@ -1,4 +1,5 @@
-// Saving what a run trained: model parameters and buffers, optimizer state.
+// Saving what a run trained: the model's state dict, in PyTorch's own file
+// format, and the optimizer's state.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -8,14 +9,28 @@
 
 namespace tutorial {
 
-// Writes `output_dir`/model.pth and optimizer.pth (LibTorch's archive format),
-// each through a temporary file and a rename, so a crash never leaves a
-// half-written file under the final name. Creates output_dir. Returns the model path.
+// Writes `output_dir`/model.pth and optimizer.pth, each through a temporary
+// file, fsync and a rename, so a crash never leaves a half-written file under
+// the final name. Creates output_dir. Returns the model path.
+//
+// model.pth is the model's state dict (parameters and buffers by name, on the
+// CPU) as Python's torch.save(model.state_dict(), "model.pth") writes it, so
+// Python loads it into the same module with
+//     model.load_state_dict(torch.load("model.pth"))
+// (the MLP's names are the tutorial's: linear_relu_stack.0.weight, ...).
+// optimizer.pth is LibTorch's archive of the optimizer (C++ only).
 std::string save_trained_model(const std::shared_ptr<torch::nn::Module>& model,
                                const torch::optim::Optimizer& optimizer,
                                const std::string& output_dir);
 
-// Loads model.pth written by save_trained_model into a model of the same architecture.
+// Writes `model`'s state dict to `path` as save_trained_model writes model.pth.
+void save_state_dict(const torch::nn::Module& model, const std::string& path);
+
+// Loads a state dict file into a model of the same architecture: model.pth
+// from save_trained_model, or a file Python wrote with
+//     torch.save(dict(model.state_dict()), path)
+// Like Python's load_state_dict(strict=True), every parameter and buffer must
+// be there with its shape and no other name; otherwise a UserError names them.
 void load_trained_model(const std::shared_ptr<torch::nn::Module>& model, const std::string& path);
 
 }  // namespace tutorial
