@@ -9,13 +9,14 @@
 #include "models/model_factory.h"
 #include "parallel/data_parallel.h"  // [*]
 #include "pipeline/batch_loader.h"
-#include "train/checkpoint.h"
+#include "train/checkpointing.h"
 #include "train/command_line.h"
 #include "train/engine.h"
 #include "train/fast_path.h"
 #include "train/metrics_file.h"
 #include "train/optimizer.h"
 #include "train/run_summary.h"
+#include "train/state_dict.h"
 #include "train/training_data.h"
 
 #include <filesystem>
@@ -69,14 +70,20 @@ int main(int argc, char* argv[]) {
     out()
           << format_config_table(describe_run(config, data, *model.module(), describe_device(device)));
 
+    // ----------------------------------------------------------- checkpoints
+    // --resume auto continues a stopped run exactly; SIGTERM saves and stops.
+    Checkpointing checkpoints(config, /*world_size=*/1, *model.module(), optimizer);
+    const TrainingPosition start = checkpoints.start(trainer);
+
     // -------------------------------------------------------------- training
     std::filesystem::create_directories(config.output_dir);
     MetricsFile metrics(config.output_dir + "/metrics.jsonl");
-    for (int64_t t = 0; t < config.epochs && !trainer.reached_max_steps(); ++t) {
+    for (int64_t t = start.epoch; t < config.epochs && !trainer.reached_max_steps(); ++t) {
       out() << "Epoch " << t + 1 << "\n-------------------------------" << std::endl;
       const double lr = trainer.current_lr();
-      train_dataloader.start_epoch(t);
+      train_dataloader.start_epoch(t, t == start.epoch ? start.batch : 0);
       const TrainEpochResult train = trainer.train_epoch(train_dataloader);
+      if (train.stopped) return checkpoints.stopped();
       test_dataloader.start_epoch(0);
       const EvalResult test = trainer.evaluate(test_dataloader);
       out() << format_test_result(test)
@@ -85,6 +92,7 @@ int main(int argc, char* argv[]) {
             << std::endl;
       metrics.append({t + 1, trainer.step(), lr, train.mean_loss, test.average_loss(),
                       test.accuracy(), train.seconds, train.samples_per_second()});
+      checkpoints.save(trainer.position(train_dataloader));
     }
     out() << "Done!" << std::endl;
 

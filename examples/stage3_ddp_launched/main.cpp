@@ -12,16 +12,18 @@
 #include "distributed/distributed_eval.h"           // [*]
 #include "distributed/launch_env.h"                 // [*]
 #include "distributed/process_group.h"              // [*]
+#include "distributed/rank_agreement.h"             // [*]
 #include "distributed/rank_device.h"                // [*]
 #include "models/model_factory.h"
 #include "pipeline/batch_loader.h"
-#include "train/checkpoint.h"
+#include "train/checkpointing.h"
 #include "train/command_line.h"
 #include "train/engine.h"
 #include "train/fast_path.h"
 #include "train/metrics_file.h"
 #include "train/optimizer.h"
 #include "train/run_summary.h"
+#include "train/state_dict.h"
 #include "train/training_data.h"
 
 #include <filesystem>
@@ -85,15 +87,22 @@ int main(int argc, char* argv[]) {
     rows.push_back({"batch per rank", std::to_string(rank_batch_size)});  // [*]
     out() << format_config_table(rows);  // [*]
 
+    // ----------------------------------------------------------- checkpoints
+    // --resume auto continues a stopped run exactly; SIGTERM saves and stops.
+    Checkpointing checkpoints(config, env.world_size, *model.module(), optimizer,
+                              rank_agreement(group));  // [*] rank 0 writes, all agree to stop
+    const TrainingPosition start = checkpoints.start(trainer);
+
     // -------------------------------------------------------------- training
     std::filesystem::create_directories(config.output_dir);
     std::optional<MetricsFile> metrics;  // [*] rank 0 writes files
     if (env.rank == 0) metrics.emplace(config.output_dir + "/metrics.jsonl");  // [*]
-    for (int64_t t = 0; t < config.epochs && !trainer.reached_max_steps(); ++t) {
+    for (int64_t t = start.epoch; t < config.epochs && !trainer.reached_max_steps(); ++t) {
       out() << "Epoch " << t + 1 << "\n-------------------------------" << std::endl;
       const double lr = trainer.current_lr();
-      train_dataloader.start_epoch(t);  // [*] set_epoch: a new shuffle each epoch
+      train_dataloader.start_epoch(t, t == start.epoch ? start.batch : 0);  // [*] set_epoch: reshuffle
       const TrainEpochResult train = trainer.train_epoch(train_dataloader);
+      if (train.stopped) return checkpoints.stopped();
       test_dataloader.start_epoch(0);
       const EvalResult test = all_reduce(trainer.evaluate(test_dataloader), group);  // [*] all ranks' sums
       out() << format_test_result(test)
@@ -105,6 +114,7 @@ int main(int argc, char* argv[]) {
                          test.accuracy(), train.seconds,
                          train.samples_per_second() * env.world_size});  // [*]
       }
+      checkpoints.save(trainer.position(train_dataloader));
     }
     out() << "Done!" << std::endl;
 

@@ -2,6 +2,9 @@
 
 #include "core/errors.h"
 
+#include <stdexcept>
+#include <string>
+
 namespace tutorial {
 
 BatchLoader::BatchLoader(const ImageDataset& dataset, ShardedSampler sampler,
@@ -43,13 +46,17 @@ Batch BatchLoader::make_batch(int64_t batch_index) const {
   return batch;
 }
 
-void BatchLoader::start_epoch(int64_t epoch) {
+void BatchLoader::start_epoch(int64_t epoch, int64_t first_batch) {
+  if (first_batch < 0 || first_batch > num_batches()) {
+    throw std::out_of_range("BatchLoader::start_epoch: first batch " + std::to_string(first_batch) +
+                            " of " + std::to_string(num_batches()));
+  }
   stop_producer();
   sampler_.set_epoch(epoch);
   epoch_indices_ = sampler_.indices();
   // A dataset held on the GPU (--data-on-device) is gathered there.
   if (!dataset_.images.device().is_cpu()) epoch_indices_ = epoch_indices_.to(dataset_.images.device());
-  next_batch_ = 0;
+  next_batch_ = first_batch;
   if (options_.prefetch_batches == 0) return;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -58,12 +65,12 @@ void BatchLoader::start_epoch(int64_t epoch) {
     producer_done_ = false;
     producer_error_ = nullptr;
   }
-  producer_ = std::thread(&BatchLoader::produce, this, num_batches());
+  producer_ = std::thread(&BatchLoader::produce, this, first_batch, num_batches());
 }
 
-void BatchLoader::produce(int64_t batch_count) {
+void BatchLoader::produce(int64_t first_batch, int64_t batch_count) {
   try {
-    for (int64_t index = 0; index < batch_count; ++index) {
+    for (int64_t index = first_batch; index < batch_count; ++index) {
       {
         std::unique_lock<std::mutex> lock(mutex_);
         changed_.wait(lock, [&] {

@@ -40,19 +40,23 @@ class BatchLoader {
   BatchLoader& operator=(const BatchLoader&) = delete;
 
   // Starts an epoch (reshuffling as DistributedSampler.set_epoch does);
-  // an epoch still running is abandoned.
-  void start_epoch(int64_t epoch);
+  // an epoch still running is abandoned. A resumed run starts at
+  // `first_batch`: the epoch's order is the same, its first batches skipped.
+  void start_epoch(int64_t epoch, int64_t first_batch = 0);
   // The next batch of the epoch, or nullopt at its end.
   std::optional<Batch> next();
 
   int64_t num_batches() const;
+  // The epoch started last, and the index in it of the batch next() returns next.
+  int64_t epoch() const { return sampler_.epoch(); }
+  int64_t position() const { return next_batch_; }
   int64_t num_samples() const { return sampler_.num_samples(); }
   const ImageDataset& dataset() const { return dataset_; }
   const LoaderOptions& options() const { return options_; }
 
  private:
   Batch make_batch(int64_t batch_index) const;
-  void produce(int64_t batch_count);
+  void produce(int64_t first_batch, int64_t batch_count);
   void stop_producer();
 
   const ImageDataset& dataset_;

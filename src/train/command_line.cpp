@@ -97,6 +97,9 @@ void validate(const TrainConfig& c) {
   require(c.max_steps >= 0, "--max-steps must be >= 0 (0: no limit), got " +
                                 std::to_string(c.max_steps));
   require(!c.output_dir.empty(), "--output-dir must not be empty");
+  require(c.checkpoint_every >= 0, "--checkpoint-every must be >= 0 (0: each epoch's end only)");
+  require(c.keep_checkpoints >= 1, "--keep-checkpoints must be at least 1");
+  require(!c.resume.empty(), "--resume must be none, auto or the path of a checkpoint");
   require(c.backend == "auto" || c.backend == "nccl" || c.backend == "gloo",
           "--backend must be auto, nccl or gloo, got '" + c.backend + "'");
   require(c.dist_timeout >= 1, "--dist-timeout must be at least 1 second");
@@ -161,6 +164,9 @@ std::optional<TrainConfig> parse_command_line(int argc, const char* const argv[]
   options.add_options("Output")
     ("output-dir", "folder for model.pth, optimizer.pth and metrics.jsonl", cxxopts::value<std::string>()->default_value(d.output_dir))
     ("log-interval", "batches between loss lines", cxxopts::value<std::string>()->default_value(std::to_string(d.log_interval)))
+    ("checkpoint-every", "steps between checkpoints in output-dir/checkpoints (0: each epoch's end only)", cxxopts::value<std::string>()->default_value("0"))
+    ("keep-checkpoints", "how many of the newest checkpoints to keep", cxxopts::value<std::string>()->default_value(std::to_string(d.keep_checkpoints)))
+    ("resume", "none | auto (the newest checkpoint in output-dir) | PATH of a checkpoint", cxxopts::value<std::string>()->default_value(d.resume))
     ("h,help", "print this help");
   // clang-format on
 
@@ -210,6 +216,9 @@ std::optional<TrainConfig> parse_command_line(int argc, const char* const argv[]
     }
     c.output_dir = get<std::string>(result, "output-dir");
     c.log_interval = get<int64_t>(result, "log-interval");
+    c.checkpoint_every = get<int64_t>(result, "checkpoint-every");
+    c.keep_checkpoints = get<int64_t>(result, "keep-checkpoints");
+    c.resume = get<std::string>(result, "resume");
   } catch (const UserError&) {
     throw;
   } catch (const std::exception& e) {

@@ -50,6 +50,10 @@ struct TrainConfig {
   std::string output_dir = "output";
   int64_t log_interval = 100;         // batches between loss lines
   int64_t max_steps = 0;              // stop after this many training steps; 0: no limit
+  // Checkpoints (train/checkpoints.h)
+  int64_t checkpoint_every = 0;       // steps between checkpoints; 0: at the end of each epoch only
+  int64_t keep_checkpoints = 2;       // the newest ones kept
+  std::string resume = "none";        // none | auto | PATH of a checkpoint
 };
 
 }  // namespace tutorial

@@ -20,6 +20,16 @@ torch::Device device_of(torch::nn::Module& model) {
   return parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device();
 }
 
+// The augmentation generator's seed for a step: a function of the run's
+// seed and the step alone (splitmix64), so a resumed run draws what the
+// uninterrupted one would have drawn, with no generator state to save.
+uint64_t step_seed(uint64_t seed, int64_t step) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (static_cast<uint64_t>(step) + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
 // optimizer.zero_grad(), keeping each gradient tensor where it is (LibTorch
 // 2.x would free them), so a captured step finds them at the same address.
 void zero_gradients_in_place(torch::optim::Optimizer& optimizer) {
@@ -83,9 +93,10 @@ TrainEpochResult Trainer::train_epoch(BatchLoader& loader) {
   model_.train();
   TrainEpochResult result;
   torch::Tensor loss_sum;  // stays on the device: no host sync per step
-  for (int64_t batch_index = 0; !reached_max_steps(); ++batch_index) {
+  for (int64_t batch_index = loader.position(); !reached_max_steps(); ++batch_index) {
     auto batch = loader.next();
     if (!batch) break;
+    augment_generator_.set_current_seed(step_seed(options_.seed, step_));
     auto images = in_model_layout(train_transform_(batch->images, augment_generator_),
                                   options_.fast_path);
     schedule_.apply(optimizer_, step_);
@@ -104,10 +115,19 @@ TrainEpochResult Trainer::train_epoch(BatchLoader& loader) {
                          static_cast<long long>(current), static_cast<long long>(dataset_size))
             << std::endl;
     }
+    if (step_hook_ && step_hook_(position(loader))) {
+      result.stopped = true;
+      break;
+    }
   }
   result.mean_loss = result.steps > 0 ? loss_sum.item<double>() / result.steps : 0;
   result.seconds = seconds_since(start);
   return result;
+}
+
+TrainingPosition Trainer::position(const BatchLoader& loader) const {
+  if (loader.position() >= loader.num_batches()) return {loader.epoch() + 1, 0, step_};
+  return {loader.epoch(), loader.position(), step_};
 }
 
 EvalResult Trainer::evaluate(BatchLoader& loader) {

@@ -7,6 +7,7 @@
 
 #include "pipeline/batch_loader.h"
 #include "pipeline/transforms.h"
+#include "train/checkpoints.h"
 #include "train/config.h"
 #include "train/graphed_step.h"
 #include "train/lr_schedule.h"
@@ -24,12 +25,17 @@ using ForwardFn = std::function<torch::Tensor(const torch::Tensor&)>;
 struct TrainerOptions {
   int64_t log_interval = 100;  // batches between loss lines
   int64_t max_steps = 0;       // 0: no limit
-  uint64_t seed = 0;           // augmentation randomness
+  uint64_t seed = 0;           // augmentation randomness: step s draws from seed and s alone
   FastPath fast_path;          // --amp, --channels-last, --cuda-graph (train/fast_path.h)
   int64_t world_size = 1;      // ranks training together: progress lines count all of them
 };
 
+// Called after every training step with where training then stands; true
+// asks train_epoch to stop there (a preemption signal, say).
+using StepHook = std::function<bool(const TrainingPosition& after)>;
+
 struct TrainEpochResult {
+  bool stopped = false;  // a StepHook asked to stop before the epoch's end
   double mean_loss = 0;  // mean of the batch losses
   int64_t steps = 0;
   int64_t samples = 0;
@@ -55,13 +61,20 @@ class Trainer {
           TrainerOptions options);
   ~Trainer();
 
-  // Trains on every batch of `loader`'s current epoch (call start_epoch first)
-  // or until max_steps, printing "loss: ...  [current/size]" lines.
+  // Trains on the rest of `loader`'s current epoch (call start_epoch first)
+  // or until max_steps or the step hook says stop, printing
+  // "loss: ...  [current/size]" lines.
   TrainEpochResult train_epoch(BatchLoader& loader);
   // Loss and accuracy on every batch of `loader`'s current epoch, without gradients.
   EvalResult evaluate(BatchLoader& loader);
 
   int64_t step() const { return step_; }
+  // A resumed run continues counting (and scheduling) from its checkpoint's step.
+  void set_step(int64_t step) { step_ = step; }
+  void set_step_hook(StepHook hook) { step_hook_ = std::move(hook); }
+  // Where training stands with `loader`: its epoch and next batch (the next
+  // epoch's start after its last batch) and this trainer's step.
+  TrainingPosition position(const BatchLoader& loader) const;
   double current_lr() const { return schedule_.lr_at(step_); }
   bool reached_max_steps() const { return options_.max_steps > 0 && step_ >= options_.max_steps; }
   // The CUDA graph replaying training steps, if --cuda-graph could be used.
@@ -80,6 +93,7 @@ class Trainer {
   at::Generator augment_generator_;
   torch::Device device_;
   std::unique_ptr<GraphedStep> graphed_step_;
+  StepHook step_hook_;
   int64_t step_ = 0;
 };
 

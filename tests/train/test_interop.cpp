@@ -7,7 +7,7 @@
 #include "models/model_factory.h"
 #include "python_peer.h"
 #include "test_files.h"
-#include "train/checkpoint.h"
+#include "train/state_dict.h"
 #include "train/optimizer.h"
 
 #include <gtest/gtest.h>

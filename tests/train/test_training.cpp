@@ -3,7 +3,7 @@
 #include "core/errors.h"
 #include "models/model_factory.h"
 #include "pipeline/batch_loader.h"
-#include "train/checkpoint.h"
+#include "train/state_dict.h"
 #include "train/engine.h"
 #include "train/metrics_file.h"
 #include "train/optimizer.h"

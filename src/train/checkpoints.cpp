@@ -1,0 +1,205 @@
+#include "train/checkpoints.h"
+
+#include "core/atomic_file.h"
+#include "core/console.h"
+#include "core/errors.h"
+#include "train/state_dict.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/serialize.h>
+
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+namespace tutorial {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* const kFormat = "ddp-tutorial checkpoint 1";
+
+std::map<std::string, std::string> parse_fingerprint(const std::string& text) {
+  std::map<std::string, std::string> fields;
+  std::stringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const auto equals = line.find('=');
+    if (equals != std::string::npos) fields[line.substr(0, equals)] = line.substr(equals + 1);
+  }
+  return fields;
+}
+
+int64_t step_of(const fs::path& file) {
+  const std::string name = file.stem().string();  // step-000123
+  return std::stoll(name.substr(name.find('-') + 1));
+}
+
+torch::Tensor bytes_tensor(const std::string& bytes) {
+  return torch::from_blob(const_cast<char*>(bytes.data()), {static_cast<int64_t>(bytes.size())},
+                          torch::kUInt8)
+      .clone();
+}
+
+at::Generator& cpu_generator() {
+  static at::Generator generator = at::detail::getDefaultCPUGenerator();
+  return generator;
+}
+
+}  // namespace
+
+std::string resume_fingerprint(const TrainConfig& c, int64_t world_size) {
+  std::ostringstream text;
+  text << "dataset=" << c.dataset << "\nmodel=" << c.model << "\nepochs=" << c.epochs
+       << "\nbatch_size=" << c.batch_size << "\nlr=" << c.lr << "\nmomentum=" << c.momentum
+       << "\nnesterov=" << c.nesterov << "\nweight_decay=" << c.weight_decay
+       << "\nschedule=" << c.schedule << "\naugment=" << c.augment << "\nseed=" << c.seed
+       << "\nworld_size=" << world_size << "\n";
+  return text.str();
+}
+
+Checkpoints::Checkpoints(const std::string& output_dir, int64_t keep, std::string fingerprint)
+    : folder_(fs::path(output_dir) / "checkpoints"), keep_(keep), fingerprint_(std::move(fingerprint)) {
+  if (keep_ < 1) throw UserError("--keep-checkpoints must be at least 1");
+}
+
+std::vector<fs::path> Checkpoints::files() const {
+  std::vector<fs::path> found;
+  std::error_code error;
+  for (fs::directory_iterator it(folder_, error), end; !error && it != end; it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind("step-", 0) == 0 && it->path().extension() == ".pt") found.push_back(it->path());
+  }
+  std::sort(found.begin(), found.end(),
+            [](const fs::path& a, const fs::path& b) { return step_of(a) < step_of(b); });
+  return found;
+}
+
+std::string Checkpoints::save(const torch::nn::Module& model,
+                              const torch::optim::Optimizer& optimizer,
+                              const TrainingPosition& position) {
+  std::error_code error;
+  fs::create_directories(folder_, error);
+  if (error) throw UserError(folder_.string() + ": cannot create (" + error.message() + ")");
+  std::ostringstream optimizer_bytes;
+  {
+    torch::serialize::OutputArchive archive;
+    optimizer.save(archive);
+    archive.save_to(optimizer_bytes);
+  }
+  torch::Tensor rng_state;
+  {
+    std::lock_guard<std::mutex> lock(cpu_generator().mutex());
+    rng_state = cpu_generator().get_state();
+  }
+  c10::impl::GenericDict checkpoint(c10::StringType::get(), c10::AnyType::get());
+  checkpoint.insert("format", kFormat);
+  checkpoint.insert("fingerprint", fingerprint_);
+  checkpoint.insert("position", torch::tensor({position.epoch, position.batch, position.step}));
+  checkpoint.insert("model", state_dict_of(model));
+  checkpoint.insert("optimizer", bytes_tensor(optimizer_bytes.str()));
+  checkpoint.insert("cpu_rng_state", rng_state);
+
+  char name[32];
+  std::snprintf(name, sizeof name, "step-%09lld.pt", static_cast<long long>(position.step));
+  const fs::path path = folder_ / name;
+  write_file_atomically(path, torch::pickle_save(checkpoint));
+  auto existing = files();
+  for (size_t i = 0; i + static_cast<size_t>(keep_) < existing.size(); ++i) {
+    fs::remove(existing[i], error);
+  }
+  return path.string();
+}
+
+TrainingPosition Checkpoints::load(const fs::path& path, torch::nn::Module& model,
+                                   torch::optim::Optimizer& optimizer) {
+  const std::string source = path.string();
+  c10::IValue value;
+  try {
+    value = torch::pickle_load(read_whole_file(path));
+  } catch (const c10::Error& e) {
+    throw UserError(source + ": unreadable (" + first_line(e.what_without_backtrace()) + ")");
+  }
+  if (!value.isGenericDict()) throw UserError(source + ": not a checkpoint");
+  const auto dict = value.toGenericDict();
+  auto field = [&](const std::string& key) {
+    if (!dict.contains(key)) throw UserError(source + ": not a checkpoint (no " + key + ")");
+    return dict.at(key);
+  };
+  if (!field("format").isString() || field("format").toStringRef() != kFormat) {
+    throw UserError(source + ": not a checkpoint of this program");
+  }
+  // Settings first: nothing is loaded from a checkpoint of another run.
+  const auto saved = parse_fingerprint(field("fingerprint").toStringRef());
+  for (const auto& [key, value_now] : parse_fingerprint(fingerprint_)) {
+    const auto found = saved.find(key);
+    const std::string then = found == saved.end() ? "(none)" : found->second;
+    if (then != value_now) {
+      throw UserError(source + " was made with " + key + "=" + then + ", this run has " + key +
+                      "=" + value_now + ": resume with the same settings, or use another --output-dir");
+    }
+  }
+  const auto position = field("position").toTensor();
+  if (position.numel() != 3) throw UserError(source + ": not a checkpoint (bad position)");
+  const auto device =
+      model.parameters().empty() ? torch::Device(torch::kCPU) : model.parameters().front().device();
+  load_state_dict(model, tensors_of(field("model"), source + " (model)"), source);
+  const auto optimizer_bytes = field("optimizer").toTensor().contiguous();
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(reinterpret_cast<const char*>(optimizer_bytes.data_ptr<uint8_t>()),
+                      static_cast<size_t>(optimizer_bytes.numel()), device);
+    optimizer.load(archive);
+  } catch (const c10::Error& e) {
+    throw UserError(source + ": optimizer state unreadable (" +
+                    first_line(e.what_without_backtrace()) + ")");
+  }
+  {
+    std::lock_guard<std::mutex> lock(cpu_generator().mutex());
+    cpu_generator().set_state(field("cpu_rng_state").toTensor());
+  }
+  return {position[0].item<int64_t>(), position[1].item<int64_t>(), position[2].item<int64_t>()};
+}
+
+TrainingPosition Checkpoints::resume(const std::string& what, torch::nn::Module& model,
+                                     torch::optim::Optimizer& optimizer) {
+  if (what == "none") return {};
+  TrainingPosition position;
+  std::string used;
+  if (what == "auto") {
+    const auto candidates = files();
+    for (auto it = candidates.rbegin(); it != candidates.rend() && used.empty(); ++it) {
+      try {
+        position = load(*it, model, optimizer);
+        used = it->string();
+      } catch (const UserError& e) {
+        const std::string message = e.what();
+        // Other settings are the user's mistake, not damage: stop.
+        if (message.find(" was made with ") != std::string::npos) throw;
+        if (is_console_rank()) {
+          std::cerr << "checkpoint " << it->string() << " is damaged (" << message
+                    << "); trying the one before it" << std::endl;
+        }
+      }
+    }
+    if (used.empty()) {
+      if (!candidates.empty()) {
+        throw UserError(folder_.string() + ": no readable checkpoint among " +
+                        std::to_string(candidates.size()) +
+                        " (remove the folder to start afresh)");
+      }
+      return {};
+    }
+  } else {
+    if (!fs::exists(what)) throw UserError("--resume: " + what + ": no such file");
+    position = load(what, model, optimizer);
+    used = what;
+  }
+  out() << "Resuming from " << used << ": epoch " << position.epoch + 1 << ", batch "
+        << position.batch << ", step " << position.step << std::endl;
+  return position;
+}
+
+}  // namespace tutorial

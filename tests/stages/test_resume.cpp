@@ -1,0 +1,193 @@
+// Checkpoints and resuming, end to end: a run SIGKILLed at a random step and
+// resumed with --resume auto ends with the very parameters (model.pth, byte
+// for byte) of a run never interrupted, for stage 1 and for stage 3 with two
+// ranks; SIGTERM stops every rank at a step boundary with a checkpoint and
+// exit status 3; the launcher's --max-restarts restarts a killed job; a
+// damaged checkpoint is reported and the one before it used; a checkpoint of
+// other settings is refused.
+#include "distributed/network.h"
+#include "stage_paths.h"
+#include "stage_runner.h"
+#include "test_files.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+using namespace tutorial::testdata;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* const kNoLauncherVariables =
+    "env -u RANK -u LOCAL_RANK -u WORLD_SIZE -u LOCAL_WORLD_SIZE -u MASTER_ADDR -u MASTER_PORT "
+    "-u SLURM_PROCID -u OMPI_COMM_WORLD_RANK ";
+
+// 8192 samples in batches of 64, 3 epochs: 384 steps, a checkpoint every 16.
+std::string job(const TempDir& dir, const std::string& output) {
+  return " --device cpu --data-dir '" + dir / "data" +
+         "' --epochs 3 --checkpoint-every 16 --output-dir '" + dir / output + "'";
+}
+
+std::string stage1(const TempDir& dir, const std::string& output) {
+  return std::string("'") + kStage1Path + "'" + job(dir, output);
+}
+
+std::string stage3(const TempDir& dir, const std::string& output, const std::string& more = "") {
+  return std::string(kNoLauncherVariables) + "'" + kLaunchLocalPath + "' --nproc-per-node 2 " +
+         more + " --master-port " + std::to_string(tutorial::find_free_port()) + " '" +
+         kStage3Path + "' --dist-timeout 60" + job(dir, output);
+}
+
+// A step from the first half of the run, a multiple of 16 (a checkpoint's).
+int64_t random_step() {
+  std::random_device device;
+  return 16 * std::uniform_int_distribution<int64_t>(1, 12)(device);
+}
+
+// Runs `command` in the background until the checkpoint of `step` appears in
+// `output`, then SIGKILLs it (every process whose command line names the
+// output folder) and returns the command's exit status.
+RunResult kill_at_step(const std::string& command, const TempDir& dir, const std::string& output,
+                       int64_t step) {
+  char name[32];
+  std::snprintf(name, sizeof name, "step-%09lld.pt", static_cast<long long>(step));
+  const std::string checkpoint = dir / output + "/checkpoints/" + name;
+  const std::string pattern = "[s]tage._.*" + (dir / output);
+  return run_command("sh -c '" + command + " --keep-checkpoints 1000 & pid=$!; " +
+                         "while [ ! -e \"" + checkpoint + "\" ] && kill -0 $pid 2>/dev/null; do " +
+                         "sleep 0.01; done; pkill -9 -f \"" + pattern + "\"; wait $pid'",
+                     dir);
+}
+
+std::string quoted_for_sh(std::string command) {
+  // The command goes inside sh -c '...': its own single quotes become '\''.
+  std::string out;
+  for (char c : command) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out;
+}
+
+void expect_same_model(const TempDir& dir, const std::string& a, const std::string& b) {
+  ASSERT_TRUE(fs::exists(dir.path() / a / "model.pth"));
+  ASSERT_TRUE(fs::exists(dir.path() / b / "model.pth"));
+  EXPECT_TRUE(read_text(dir.path() / a / "model.pth") == read_text(dir.path() / b / "model.pth"))
+      << a << "/model.pth and " << b << "/model.pth differ";
+}
+
+class Resume : public testing::Test {
+ protected:
+  void SetUp() override { write_idx_dataset(dir.path() / "data", 8192, 256); }
+  TempDir dir;
+};
+
+}  // namespace
+
+TEST_F(Resume, Stage1KilledAtARandomStepEndsWithTheUninterruptedParameters) {
+  ASSERT_EQ(run_command(stage1(dir, "whole"), dir).exit_code, 0);
+  const int64_t step = random_step();
+  const auto killed = kill_at_step(quoted_for_sh(stage1(dir, "resumed")), dir, "resumed", step);
+  ASSERT_EQ(killed.exit_code, 137) << "killed at step " << step << "\n" << killed.err;
+  const auto resumed = run_command(stage1(dir, "resumed") + " --resume auto", dir);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.out.find("Resuming from "), std::string::npos) << resumed.out;
+  expect_same_model(dir, "whole", "resumed");
+}
+
+TEST_F(Resume, Stage3TwoRanksKilledAtARandomStepEndWithTheUninterruptedParameters) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
+  ASSERT_EQ(run_command(stage3(dir, "whole"), dir).exit_code, 0);
+  const int64_t step = random_step();
+  const auto killed = kill_at_step(quoted_for_sh(stage3(dir, "resumed")), dir, "resumed", step);
+  ASSERT_NE(killed.exit_code, 0) << "killed at step " << step;
+  const auto resumed = run_command(stage3(dir, "resumed") + " --resume auto", dir);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.out.find("Resuming from "), std::string::npos) << resumed.out;
+  expect_same_model(dir, "whole", "resumed");
+}
+
+TEST_F(Resume, SigtermStopsEveryRankAtAStepBoundaryWithACheckpointAndStatus3) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
+  ASSERT_EQ(run_command(stage3(dir, "whole"), dir).exit_code, 0);
+  // SIGTERM to the launcher, which passes it on, once the run is under way.
+  const std::string checkpoint = dir / "stopped" + "/checkpoints/step-000000048.pt";
+  const auto stopped = run_command(
+      "sh -c '" + quoted_for_sh(stage3(dir, "stopped")) + " --keep-checkpoints 1000 & pid=$!; " +
+          "while [ ! -e \"" + checkpoint + "\" ] && kill -0 $pid 2>/dev/null; do sleep 0.01; " +
+          "done; kill -TERM $pid; wait $pid'",
+      dir);
+  EXPECT_EQ(stopped.exit_code, 3) << stopped.out << stopped.err;
+  EXPECT_NE(stopped.out.find("Stopped by Terminated at step "), std::string::npos) << stopped.out;
+  EXPECT_NE(stopped.out.find("Run again with --resume auto to continue."), std::string::npos);
+  const auto resumed = run_command(stage3(dir, "stopped") + " --resume auto", dir);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  expect_same_model(dir, "whole", "stopped");
+}
+
+TEST_F(Resume, TheLaunchersMaxRestartsRestartsAKilledJobThatEndsAsAnUndisturbedOne) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
+  ASSERT_EQ(run_command(stage3(dir, "whole"), dir).exit_code, 0);
+  // Rank 1 kills itself once, when the checkpoint of step 80 is there.
+  {
+    std::ofstream script(dir.path() / "rank.sh");
+    script << "if [ \"$RANK\" = 1 ] && [ ! -e '" << dir / "killed-once" << "' ]; then\n"
+           << "  (while [ ! -e '" << dir / "restarted" << "/checkpoints/step-000000080.pt' ]; do "
+           << "sleep 0.01; done; touch '" << dir / "killed-once" << "'; kill -9 $$) &\n"
+           << "fi\n"
+           << "exec '" << kStage3Path << "' --dist-timeout 60" << job(dir, "restarted")
+           << " --keep-checkpoints 1000 --resume auto\n";
+  }
+  const auto r = run_command(std::string(kNoLauncherVariables) + "'" + kLaunchLocalPath +
+                                 "' --nproc-per-node 2 --max-restarts 1 --master-port " +
+                                 std::to_string(tutorial::find_free_port()) + " -- /bin/sh '" +
+                                 dir / "rank.sh" + "'",
+                             dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(dir.path() / "killed-once"));
+  EXPECT_NE(r.err.find("rank 1 exited with status 137"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("restarting the job (restart 1 of 1)"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("Resuming from "), std::string::npos);
+  expect_same_model(dir, "whole", "restarted");
+}
+
+TEST_F(Resume, ADamagedNewestCheckpointIsReportedAndTheOneBeforeItUsed) {
+  ASSERT_EQ(run_command(stage1(dir, "whole"), dir).exit_code, 0);
+  ASSERT_EQ(run_command(stage1(dir, "damaged") + " --max-steps 100", dir).exit_code, 0);
+  const fs::path newest = dir.path() / "damaged" / "checkpoints" / "step-000000100.pt";
+  ASSERT_TRUE(fs::exists(newest));
+  fs::resize_file(newest, fs::file_size(newest) / 2);
+  const auto resumed = run_command(stage1(dir, "damaged") + " --resume auto", dir);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("step-000000100.pt is damaged"), std::string::npos) << resumed.err;
+  EXPECT_NE(resumed.out.find("step-000000096.pt: epoch 1, batch 96, step 96"), std::string::npos)
+      << resumed.out;
+  expect_same_model(dir, "whole", "damaged");
+}
+
+TEST_F(Resume, ACheckpointOfOtherSettingsIsRefusedNamingTheSetting) {
+  ASSERT_EQ(run_command(stage1(dir, "run") + " --max-steps 16", dir).exit_code, 0);
+  const auto r = run_command(stage1(dir, "run") + " --batch-size 32 --resume auto", dir);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("was made with batch_size=64, this run has batch_size=32"),
+            std::string::npos)
+      << r.err;
+  const auto missing = run_command(stage1(dir, "run") + " --resume /no/such.pt", dir);
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("--resume: /no/such.pt: no such file"), std::string::npos);
+}
+
+TEST_F(Resume, Stage4sParentPassesSigtermOnAndExitsWith3WhenEveryWorkerSaved) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
+  const std::string stage4 = std::string("'") + kStage4Path + "' --nproc-per-node 2";
+  ASSERT_EQ(run_command(stage4 + job(dir, "whole"), dir).exit_code, 0);
+  const std::string checkpoint = dir / "stopped" + "/checkpoints/step-000000048.pt";
+  const auto stopped = run_command(
+      "sh -c '" + quoted_for_sh(stage4 + job(dir, "stopped")) + " --keep-checkpoints 1000 & " +
+          "pid=$!; while [ ! -e \"" + checkpoint + "\" ] && kill -0 $pid 2>/dev/null; do " +
+          "sleep 0.01; done; kill -TERM $pid; wait $pid'",
+      dir);
+  EXPECT_EQ(stopped.exit_code, 3) << stopped.out << stopped.err;
+  const auto resumed = run_command(stage4 + job(dir, "stopped") + " --resume auto", dir);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  expect_same_model(dir, "whole", "stopped");
+}
