@@ -22,8 +22,16 @@ does, and waits for them. Their output is passed through unchanged.
   --master-port P     port rank 0 listens on (default 29500)
 
 If a process exits with a non-zero status, the others are stopped (SIGTERM,
-then SIGKILL after 5 s) and this script exits with that status. SIGINT,
-SIGTERM and SIGHUP are passed on to the processes. Bad arguments: status 2.
+then SIGKILL after 5 s) and this script exits with that status, or, with
+--max-restarts N, starts them all again, up to N times (run the program with
+--resume auto so that it continues from its last checkpoint). SIGINT, SIGTERM,
+SIGHUP and SIGUSR1 are passed on to the processes, which get --stop-grace
+seconds (default 60) to save a checkpoint and exit before SIGKILL; if they all
+exit with status 3 (stopped and saved), so does this script. Bad arguments:
+status 2.
+
+  --max-restarts N    restart the job after a failure, up to N times (default 0)
+  --stop-grace S      seconds between passing on a signal and SIGKILL (default 60)
 
 Example, two processes on one machine:
   scripts/launch_local.sh --nproc-per-node 2 build/examples/stage3_ddp_launched
@@ -44,7 +52,7 @@ number() {
   echo $((10#$value))
 }
 
-nproc="" nnodes=1 node_rank=0 master_addr="" master_port=29500
+nproc="" nnodes=1 node_rank=0 master_addr="" master_port=29500 max_restarts=0 stop_grace=60
 while (($#)); do
   option=$1 value="" has_value=0
   case $option in
@@ -54,7 +62,8 @@ while (($#)); do
   case $option in
     -h | --help) usage; exit 0 ;;
     --) shift; break ;;
-    --nproc-per-node | --nnodes | --node-rank | --master-addr | --master-port)
+    --nproc-per-node | --nnodes | --node-rank | --master-addr | --master-port | --max-restarts | \
+      --stop-grace)
       if ((!has_value)); then
         (($# >= 2)) || die "$option needs a value"
         value=$2
@@ -67,6 +76,8 @@ while (($#)); do
         --node-rank) node_rank=$(number "$option" "$value") || exit 2 ;;
         --master-addr) master_addr=$value; [[ -n $value ]] || die "--master-addr is empty" ;;
         --master-port) master_port=$(number "$option" "$value") || exit 2 ;;
+        --max-restarts) max_restarts=$(number "$option" "$value") || exit 2 ;;
+        --stop-grace) stop_grace=$(number "$option" "$value") || exit 2 ;;
       esac
       ;;
     -*) die "unknown option '$1'" ;;
@@ -88,16 +99,10 @@ fi
 [[ -n $(type -P -- "$1") ]] || die "'$1' is not an executable program"
 
 world_size=$((nproc * nnodes))
-pids=()     # one per local rank; each leads its own process group
-statuses=() # exit status per local rank, once it has exited
-alive=0
-
-stopping=0       # 1 once the ranks have been told to stop
-stop_ticks=0     # tenths of a second since then
-killed=0         # 1 once SIGKILL has been sent
-leftovers_told=0 # 1 once what the exited ranks left running has had SIGTERM
-failed_status="" # status of the first rank that failed
-signal_status="" # 128 + the signal that stopped this script
+pids=()            # one per local rank; each leads its own process group
+statuses=()        # exit status per local rank, once it has exited
+signal_status=""   # 128 + the signal that stopped this script
+grace_ticks=50     # tenths of a second from SIGTERM to SIGKILL
 
 # Sends signal $1 to every rank's process group (or to the rank itself,
 # should it have left its group).
@@ -116,28 +121,32 @@ stop_ranks() {
 # shellcheck disable=SC2317  # called from the traps below
 on_signal() {
   signal_status=$((128 + $2))
+  grace_ticks=$((stop_grace * 10))  # time to save a checkpoint
+  stop_ticks=0
   stop_ranks "$1"
 }
 trap 'on_signal INT 2' INT
 trap 'on_signal TERM 15' TERM
 trap 'on_signal HUP 1' HUP
+trap 'on_signal USR1 10' USR1
 # Should this script die of an unexpected error, take the ranks with it.
 trap 'signal_ranks KILL' EXIT
 
 # Each rank gets its own process group (job control on while starting them),
 # so stopping a rank also stops whatever it started, and so the ranks react
 # to SIGINT rather than ignoring it as plain background jobs do.
-set -m
-for ((local_rank = 0; local_rank < nproc && !stopping; local_rank++)); do
-  RANK=$((node_rank * nproc + local_rank)) LOCAL_RANK=$local_rank WORLD_SIZE=$world_size \
-    LOCAL_WORLD_SIZE=$nproc MASTER_ADDR=$master_addr MASTER_PORT=$master_port \
-    "$@" </dev/null &
-  pids+=($!)
-  alive=$((alive + 1))
-done
-set +m
-# A signal before the first rank started: nothing to wait for.
-((${#pids[@]})) || exit "${signal_status:-0}"
+start_ranks() {
+  local local_rank
+  set -m
+  for ((local_rank = 0; local_rank < nproc && !stopping; local_rank++)); do
+    RANK=$((node_rank * nproc + local_rank)) LOCAL_RANK=$local_rank WORLD_SIZE=$world_size \
+      LOCAL_WORLD_SIZE=$nproc MASTER_ADDR=$master_addr MASTER_PORT=$master_port \
+      "$@" </dev/null &
+    pids+=($!)
+    alive=$((alive + 1))
+  done
+  set +m
+}
 
 # Collects the ranks that have exited; the first failure stops the rest.
 # Several ranks found dead at once: name one killed by a signal, the likely
@@ -159,6 +168,7 @@ reap() {
     failed_status=${statuses[failed]}
     echo "$me: rank $((node_rank * nproc + failed)) exited with status $failed_status;" \
       "stopping the other ranks" >&2
+    grace_ticks=50
     stop_ranks TERM
   fi
 }
@@ -186,37 +196,57 @@ pause() {
   sleep "$1"
 } 2>/dev/null
 
+# Runs the job; with --max-restarts, again after a failure.
+attempt=0
 while :; do
-  reap
-  if ((alive == 0)); then
-    group_left || break
-    if ((killed && stop_ticks >= 70)); then
-      echo "$me: some processes the ranks started survive SIGKILL; giving up on them" >&2
-      break
+  pids=() statuses=() alive=0
+  stopping=0       # 1 once the ranks have been told to stop
+  stop_ticks=0     # tenths of a second since then
+  killed=0         # 1 once SIGKILL has been sent
+  leftovers_told=0 # 1 once what the exited ranks left running has had SIGTERM
+  failed_status="" # status of the first rank that failed
+  [[ -n $signal_status ]] || start_ranks "$@"
+  # A signal before the first rank started: nothing to wait for.
+  ((${#pids[@]})) || exit "${signal_status:-0}"
+  while :; do
+    reap
+    if ((alive == 0)); then
+      group_left || break
+      if ((killed && stop_ticks >= 70)); then
+        echo "$me: some processes the ranks started survive SIGKILL; giving up on them" >&2
+        break
+      fi
+      # The ranks are gone but something they started is not: stop it too,
+      # with SIGTERM even if the ranks got another signal.
+      if ((!leftovers_told)); then
+        stop_ranks TERM
+        leftovers_told=1
+      fi
     fi
-    # The ranks are gone but something they started is not: stop it too,
-    # with SIGTERM even if the ranks got another signal.
-    if ((!leftovers_told)); then
-      stop_ranks TERM
-      leftovers_told=1
+    if ((stopping)); then
+      # SIGKILL a grace period after the first signal, for whatever ignored it.
+      if ((stop_ticks >= grace_ticks && !killed)); then
+        signal_ranks KILL
+        killed=1
+      fi
+      stop_ticks=$((stop_ticks + 1))
     fi
-  fi
-  if ((stopping)); then
-    # SIGKILL 5 s after the first signal, for whatever ignored it.
-    if ((stop_ticks >= 50 && !killed)); then
-      signal_ranks KILL
-      killed=1
-    fi
-    stop_ticks=$((stop_ticks + 1))
-  fi
-  # Polling rather than `wait -n`: that misses a rank that died of a signal
-  # while bash ran another command (bash 5.2), and would then wait forever
-  # for ranks blocked on the dead one.
-  pause 0.1
+    # Polling rather than `wait -n`: that misses a rank that died of a signal
+    # while bash ran another command (bash 5.2), and would then wait forever
+    # for ranks blocked on the dead one.
+    pause 0.1
+  done
+  [[ -z $signal_status && -n $failed_status ]] && ((attempt < max_restarts)) || break
+  attempt=$((attempt + 1))
+  echo "$me: restarting the job (restart $attempt of $max_restarts)" >&2
 done
 
 trap - EXIT
 if [[ -n $signal_status ]]; then
+  # Every rank stopped cleanly after saving a checkpoint: say so, with their status.
+  stopped_cleanly=1
+  for status in "${statuses[@]}"; do ((status == 3)) || stopped_cleanly=0; done
+  ((stopped_cleanly)) && exit 3
   exit "$signal_status"
 fi
 exit "${failed_status:-0}"

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <iostream>
@@ -42,7 +43,7 @@ void signal_all(const std::vector<pid_t>& pids, const std::vector<bool>& running
 }  // namespace
 
 int spawn_workers(int64_t num_workers, const std::function<int(int64_t)>& worker,
-                  std::chrono::milliseconds grace) {
+                  std::chrono::milliseconds grace, std::chrono::milliseconds signal_grace) {
   if (num_workers < 1) throw UserError("need at least one worker process");
   std::cout.flush();
   std::cerr.flush();
@@ -75,18 +76,25 @@ int spawn_workers(int64_t num_workers, const std::function<int(int64_t)>& worker
 
   struct sigaction action {};
   action.sa_handler = remember_signal;
-  struct sigaction old_int {}, old_term {};
+  struct sigaction old_int {}, old_term {}, old_usr1 {};
   ::sigaction(SIGINT, &action, &old_int);
   ::sigaction(SIGTERM, &action, &old_term);
+  ::sigaction(SIGUSR1, &action, &old_usr1);
 
   int result = 0;
+  int received_signal = 0;
+  std::vector<int> statuses(pids.size(), 0);
   int64_t alive = num_workers;
   std::chrono::steady_clock::time_point kill_deadline{};
   bool stopping = false;
   while (alive > 0) {
     if (const int signal = forwarded_signal.exchange(0)) {
       signal_all(pids, running, signal);
-      if (result == 0) result = 128 + signal;
+      if (received_signal == 0) {
+        received_signal = signal;
+        stopping = true;  // the workers stop themselves, given time to save
+        kill_deadline = std::chrono::steady_clock::now() + signal_grace;
+      }
     }
     // Reap every worker that has ended. Of several failures found at once,
     // name one killed by a signal, the likely cause, rather than a peer that
@@ -98,6 +106,7 @@ int spawn_workers(int64_t num_workers, const std::function<int(int64_t)>& worker
       for (size_t i = 0; i < pids.size(); ++i) {
         if (pids[i] != pid || !running[i]) continue;
         running[i] = false;
+        statuses[i] = status;
         --alive;
         const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         if (!ok && (failed < 0 || (WIFSIGNALED(status) && !WIFSIGNALED(failed_status)))) {
@@ -121,6 +130,14 @@ int spawn_workers(int64_t num_workers, const std::function<int(int64_t)>& worker
   }
   ::sigaction(SIGINT, &old_int, nullptr);
   ::sigaction(SIGTERM, &old_term, nullptr);
+  ::sigaction(SIGUSR1, &old_usr1, nullptr);
+  if (received_signal != 0) {
+    const bool all_saved = std::all_of(statuses.begin(), statuses.end(), [](int status) {
+      return WIFEXITED(status) && WEXITSTATUS(status) == 3;
+    });
+    if (all_saved) return 3;
+    return result != 0 ? result : 128 + received_signal;
+  }
   return result;
 }
 

@@ -13,9 +13,12 @@ namespace tutorial {
 // return value is its exit status. Fork before any CUDA or OpenMP work in
 // this process: neither survives a fork. Returns 0 when every worker
 // succeeds; else the first failure's status (128 + signal for a signal),
-// after stopping the others (SIGTERM, then SIGKILL after `grace`). SIGINT and
-// SIGTERM sent to the parent are passed on to the workers.
+// after stopping the others (SIGTERM, then SIGKILL after `grace`). SIGINT,
+// SIGTERM and SIGUSR1 sent to the parent are passed on to the workers, which
+// get `signal_grace` to save a checkpoint and exit (SIGKILL after that); if
+// every worker then exits with status 3 (stopped and saved), so does this.
 int spawn_workers(int64_t num_workers, const std::function<int(int64_t local_rank)>& worker,
-                  std::chrono::milliseconds grace = std::chrono::seconds(5));
+                  std::chrono::milliseconds grace = std::chrono::seconds(5),
+                  std::chrono::milliseconds signal_grace = std::chrono::seconds(60));
 
 }  // namespace tutorial
