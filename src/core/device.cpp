@@ -60,4 +60,9 @@ std::string describe_device(const torch::Device& device) {
   return device.str();
 }
 
+torch::Device device_of(const torch::nn::Module& model) {
+  const auto parameters = model.parameters();
+  return parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device();
+}
+
 }  // namespace tutorial

@@ -1,11 +1,15 @@
 // Choosing where tensors live and how many CPU threads the math uses.
 #pragma once
 
+#include <torch/nn/module.h>
 #include <torch/types.h>
 
 #include <string>
 
 namespace tutorial {
+
+// Where a model's parameters live (the CPU for a model without any).
+torch::Device device_of(const torch::nn::Module& model);
 
 // "auto" (CUDA device 0 if there is one, else the CPU), "cpu", "cuda", "cuda:N".
 // Throws UserError for a malformed name or a GPU that is not there.

@@ -2,6 +2,7 @@
 
 #include "core/atomic_file.h"
 #include "core/console.h"
+#include "core/device.h"
 #include "core/errors.h"
 #include "train/state_dict.h"
 
@@ -143,8 +144,7 @@ TrainingPosition Checkpoints::load(const fs::path& path, torch::nn::Module& mode
   }
   const auto position = field("position").toTensor();
   if (position.numel() != 3) throw UserError(source + ": not a checkpoint (bad position)");
-  const auto device =
-      model.parameters().empty() ? torch::Device(torch::kCPU) : model.parameters().front().device();
+  const auto device = device_of(model);
   load_state_dict(model, tensors_of(field("model"), source + " (model)"), source);
   const auto optimizer_bytes = field("optimizer").toTensor().contiguous();
   try {

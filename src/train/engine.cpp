@@ -1,6 +1,7 @@
 #include "train/engine.h"
 
 #include "core/console.h"
+#include "core/device.h"
 #include "train/fast_path.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -13,11 +14,6 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-torch::Device device_of(torch::nn::Module& model) {
-  const auto parameters = model.parameters();
-  return parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device();
 }
 
 // The augmentation generator's seed for a step: a function of the run's

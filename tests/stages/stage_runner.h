@@ -21,6 +21,12 @@
 
 namespace tutorial::testdata {
 
+// `env` arguments removing the variables a launcher may have set in the
+// test's own environment, so a stage sees only what the test gives it.
+inline const char* const kClearLauncherVariables =
+    "env -u RANK -u LOCAL_RANK -u WORLD_SIZE -u LOCAL_WORLD_SIZE -u MASTER_ADDR -u MASTER_PORT "
+    "-u SLURM_PROCID -u OMPI_COMM_WORLD_RANK ";
+
 struct RunResult {
   int exit_code = -1;
   std::string out, err;

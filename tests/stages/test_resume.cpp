@@ -19,10 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* const kNoLauncherVariables =
-    "env -u RANK -u LOCAL_RANK -u WORLD_SIZE -u LOCAL_WORLD_SIZE -u MASTER_ADDR -u MASTER_PORT "
-    "-u SLURM_PROCID -u OMPI_COMM_WORLD_RANK ";
-
 // 8192 samples in batches of 64, 3 epochs: 384 steps, a checkpoint every 16.
 std::string job(const TempDir& dir, const std::string& output) {
   return " --device cpu --data-dir '" + dir / "data" +
@@ -34,7 +30,7 @@ std::string stage1(const TempDir& dir, const std::string& output) {
 }
 
 std::string stage3(const TempDir& dir, const std::string& output, const std::string& more = "") {
-  return std::string(kNoLauncherVariables) + "'" + kLaunchLocalPath + "' --nproc-per-node 2 " +
+  return std::string(kClearLauncherVariables) + "'" + kLaunchLocalPath + "' --nproc-per-node 2 " +
          more + " --master-port " + std::to_string(tutorial::find_free_port()) + " '" +
          kStage3Path + "' --dist-timeout 60" + job(dir, output);
 }
@@ -45,26 +41,33 @@ int64_t random_step() {
   return 16 * std::uniform_int_distribution<int64_t>(1, 12)(device);
 }
 
-// Runs `command` in the background until the checkpoint of `step` appears in
-// `output`, then SIGKILLs it (every process whose command line names the
-// output folder) and returns the command's exit status.
-RunResult kill_at_step(const std::string& command, const TempDir& dir, const std::string& output,
-                       int64_t step) {
+// The path of the checkpoint of `step` in `output`.
+std::string checkpoint_of(const TempDir& dir, const std::string& output, int64_t step) {
   char name[32];
   std::snprintf(name, sizeof name, "step-%09lld.pt", static_cast<long long>(step));
-  const std::string checkpoint = dir / output + "/checkpoints/" + name;
-  const std::string pattern = "[s]tage._.*" + (dir / output);
-  return run_command("sh -c '" + command + " --keep-checkpoints 1000 & pid=$!; " +
+  return dir / output + "/checkpoints/" + name;
+}
+
+// Runs `command` (keeping every checkpoint) in the background until
+// `checkpoint` appears, then `interrupt` (a shell command; $pid is the
+// command's process), and returns the command's exit status.
+RunResult interrupt_when_saved(const std::string& command, const std::string& checkpoint,
+                               const std::string& interrupt, const TempDir& dir) {
+  // The command goes inside sh -c '...': its own single quotes become '\''.
+  std::string quoted;
+  for (char c : command) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return run_command("sh -c '" + quoted + " --keep-checkpoints 1000 & pid=$!; " +
                          "while [ ! -e \"" + checkpoint + "\" ] && kill -0 $pid 2>/dev/null; do " +
-                         "sleep 0.01; done; pkill -9 -f \"" + pattern + "\"; wait $pid'",
+                         "sleep 0.01; done; " + interrupt + "; wait $pid'",
                      dir);
 }
 
-std::string quoted_for_sh(std::string command) {
-  // The command goes inside sh -c '...': its own single quotes become '\''.
-  std::string out;
-  for (char c : command) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out;
+// SIGKILLs every process whose command line names the output folder (the
+// stage, its launcher, its ranks) once the checkpoint of `step` is there.
+RunResult kill_at_step(const std::string& command, const TempDir& dir, const std::string& output,
+                       int64_t step) {
+  return interrupt_when_saved(command, checkpoint_of(dir, output, step),
+                              "pkill -9 -f \"[s]tage._.*" + (dir / output) + "\"", dir);
 }
 
 void expect_same_model(const TempDir& dir, const std::string& a, const std::string& b) {
@@ -85,7 +88,7 @@ class Resume : public testing::Test {
 TEST_F(Resume, Stage1KilledAtARandomStepEndsWithTheUninterruptedParameters) {
   ASSERT_EQ(run_command(stage1(dir, "whole"), dir).exit_code, 0);
   const int64_t step = random_step();
-  const auto killed = kill_at_step(quoted_for_sh(stage1(dir, "resumed")), dir, "resumed", step);
+  const auto killed = kill_at_step(stage1(dir, "resumed"), dir, "resumed", step);
   ASSERT_EQ(killed.exit_code, 137) << "killed at step " << step << "\n" << killed.err;
   const auto resumed = run_command(stage1(dir, "resumed") + " --resume auto", dir);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
@@ -97,7 +100,7 @@ TEST_F(Resume, Stage3TwoRanksKilledAtARandomStepEndWithTheUninterruptedParameter
   TUTORIAL_SKIP_WITHOUT_GLOO();
   ASSERT_EQ(run_command(stage3(dir, "whole"), dir).exit_code, 0);
   const int64_t step = random_step();
-  const auto killed = kill_at_step(quoted_for_sh(stage3(dir, "resumed")), dir, "resumed", step);
+  const auto killed = kill_at_step(stage3(dir, "resumed"), dir, "resumed", step);
   ASSERT_NE(killed.exit_code, 0) << "killed at step " << step;
   const auto resumed = run_command(stage3(dir, "resumed") + " --resume auto", dir);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
@@ -109,12 +112,8 @@ TEST_F(Resume, SigtermStopsEveryRankAtAStepBoundaryWithACheckpointAndStatus3) {
   TUTORIAL_SKIP_WITHOUT_GLOO();
   ASSERT_EQ(run_command(stage3(dir, "whole"), dir).exit_code, 0);
   // SIGTERM to the launcher, which passes it on, once the run is under way.
-  const std::string checkpoint = dir / "stopped" + "/checkpoints/step-000000048.pt";
-  const auto stopped = run_command(
-      "sh -c '" + quoted_for_sh(stage3(dir, "stopped")) + " --keep-checkpoints 1000 & pid=$!; " +
-          "while [ ! -e \"" + checkpoint + "\" ] && kill -0 $pid 2>/dev/null; do sleep 0.01; " +
-          "done; kill -TERM $pid; wait $pid'",
-      dir);
+  const auto stopped = interrupt_when_saved(stage3(dir, "stopped"),
+                                            checkpoint_of(dir, "stopped", 48), "kill -TERM $pid", dir);
   EXPECT_EQ(stopped.exit_code, 3) << stopped.out << stopped.err;
   EXPECT_NE(stopped.out.find("Stopped by Terminated at step "), std::string::npos) << stopped.out;
   EXPECT_NE(stopped.out.find("Run again with --resume auto to continue."), std::string::npos);
@@ -130,13 +129,13 @@ TEST_F(Resume, TheLaunchersMaxRestartsRestartsAKilledJobThatEndsAsAnUndisturbedO
   {
     std::ofstream script(dir.path() / "rank.sh");
     script << "if [ \"$RANK\" = 1 ] && [ ! -e '" << dir / "killed-once" << "' ]; then\n"
-           << "  (while [ ! -e '" << dir / "restarted" << "/checkpoints/step-000000080.pt' ]; do "
+           << "  (while [ ! -e '" << checkpoint_of(dir, "restarted", 80) << "' ]; do "
            << "sleep 0.01; done; touch '" << dir / "killed-once" << "'; kill -9 $$) &\n"
            << "fi\n"
            << "exec '" << kStage3Path << "' --dist-timeout 60" << job(dir, "restarted")
            << " --keep-checkpoints 1000 --resume auto\n";
   }
-  const auto r = run_command(std::string(kNoLauncherVariables) + "'" + kLaunchLocalPath +
+  const auto r = run_command(std::string(kClearLauncherVariables) + "'" + kLaunchLocalPath +
                                  "' --nproc-per-node 2 --max-restarts 1 --master-port " +
                                  std::to_string(tutorial::find_free_port()) + " -- /bin/sh '" +
                                  dir / "rank.sh" + "'",
@@ -180,12 +179,8 @@ TEST_F(Resume, Stage4sParentPassesSigtermOnAndExitsWith3WhenEveryWorkerSaved) {
   TUTORIAL_SKIP_WITHOUT_GLOO();
   const std::string stage4 = std::string("'") + kStage4Path + "' --nproc-per-node 2";
   ASSERT_EQ(run_command(stage4 + job(dir, "whole"), dir).exit_code, 0);
-  const std::string checkpoint = dir / "stopped" + "/checkpoints/step-000000048.pt";
-  const auto stopped = run_command(
-      "sh -c '" + quoted_for_sh(stage4 + job(dir, "stopped")) + " --keep-checkpoints 1000 & " +
-          "pid=$!; while [ ! -e \"" + checkpoint + "\" ] && kill -0 $pid 2>/dev/null; do " +
-          "sleep 0.01; done; kill -TERM $pid; wait $pid'",
-      dir);
+  const auto stopped = interrupt_when_saved(stage4 + job(dir, "stopped"),
+                                            checkpoint_of(dir, "stopped", 48), "kill -TERM $pid", dir);
   EXPECT_EQ(stopped.exit_code, 3) << stopped.out << stopped.err;
   const auto resumed = run_command(stage4 + job(dir, "stopped") + " --resume auto", dir);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;

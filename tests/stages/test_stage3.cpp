@@ -39,11 +39,6 @@ class BusyPort {
   int port_ = 0;
 };
 
-// Variables of the test's own environment a launcher might have set.
-const char* const kClearLauncherVariables =
-    "env -u RANK -u LOCAL_RANK -u WORLD_SIZE -u LOCAL_WORLD_SIZE -u MASTER_ADDR -u MASTER_PORT "
-    "-u SLURM_PROCID -u OMPI_COMM_WORLD_RANK ";
-
 std::string stage3_args(const TempDir& dir) {
   return " --device cpu --data-dir " + dir / "data" +
          " --max-steps 4 --log-interval 1 --dist-timeout 60 --output-dir " + dir / "out";

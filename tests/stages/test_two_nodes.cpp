@@ -29,9 +29,6 @@ RunResult run_on_two_nodes(const std::string& node_command, const TempDir& dir) 
                      dir);
 }
 
-// The bytes of a file, to compare saved models exactly.
-std::string file_bytes(const fs::path& path) { return read_text(path); }
-
 void expect_same_run(const RunResult& two_nodes, const RunResult& one_node, const TempDir& dir) {
   ASSERT_EQ(one_node.exit_code, 0) << one_node.out << one_node.err;
   ASSERT_EQ(two_nodes.exit_code, 0) << two_nodes.out << two_nodes.err << "node 1:\n"
@@ -45,8 +42,8 @@ void expect_same_run(const RunResult& two_nodes, const RunResult& one_node, cons
     return text.substr(0, text.find("Epoch time"));
   };
   EXPECT_EQ(until_timing(two_nodes.out), until_timing(one_node.out));
-  EXPECT_EQ(file_bytes(dir.path() / "two" / "model.pth"),
-            file_bytes(dir.path() / "one" / "model.pth"))
+  EXPECT_EQ(read_text(dir.path() / "two" / "model.pth"),
+            read_text(dir.path() / "one" / "model.pth"))
       << "the two-node run saves the one-node run's model, byte for byte";
 }
 
