@@ -5,6 +5,7 @@
 #include "core/device.h"
 #include "core/errors.h"
 #include "train/state_dict.h"
+#include "train/torch_save.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/serialize.h>
@@ -106,7 +107,7 @@ std::string Checkpoints::save(const torch::nn::Module& model,
   char name[32];
   std::snprintf(name, sizeof name, "step-%09lld.pt", static_cast<long long>(position.step));
   const fs::path path = folder_ / name;
-  write_file_atomically(path, torch::pickle_save(checkpoint));
+  write_file_atomically(path, torch_save_bytes(checkpoint));
   auto existing = files();
   for (size_t i = 0; i + static_cast<size_t>(keep_) < existing.size(); ++i) {
     fs::remove(existing[i], error);

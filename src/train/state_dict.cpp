@@ -2,6 +2,7 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "train/torch_save.h"
 
 #include <torch/serialize.h>
 
@@ -78,7 +79,7 @@ std::string save_trained_model(const std::shared_ptr<torch::nn::Module>& model,
   fs::create_directories(output_dir, error);
   if (error) throw UserError(output_dir + ": cannot create output folder (" + error.message() + ")");
   const auto model_path = fs::path(output_dir) / "model.pth";
-  write_file_atomically(model_path, torch::pickle_save(state_dict_of(*model)));
+  write_file_atomically(model_path, torch_save_bytes(state_dict_of(*model)));
   replace_file_atomically(fs::path(output_dir) / "optimizer.pth", [&](const fs::path& temporary) {
     torch::serialize::OutputArchive archive;
     optimizer.save(archive);

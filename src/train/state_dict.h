@@ -16,7 +16,7 @@ namespace tutorial {
 // model.pth is the model's state dict as Python's
 // torch.save(model.state_dict(), "model.pth") writes it, so Python loads it
 // into the same module with
-//     model.load_state_dict(torch.load("model.pth"))
+//     model.load_state_dict(torch.load("model.pth"))  # weights_only=True too
 // (the MLP's names are the tutorial's: linear_relu_stack.0.weight, ...).
 // optimizer.pth is LibTorch's archive of the optimizer (C++ only).
 std::string save_trained_model(const std::shared_ptr<torch::nn::Module>& model,

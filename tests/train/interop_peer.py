@@ -2,11 +2,14 @@
 """The Python side of the interoperability tests (tests/train/test_interop.cpp).
 
     interop_peer.py load MODEL PATH     load a C++-saved model.pth into the Python module
+    interop_peer.py checkpoint MODEL PATH   load the model of a C++ checkpoint (step-N.pt)
     interop_peer.py save MODEL PATH     save a seeded Python module's state dict (as a dict)
     interop_peer.py save-ordered MODEL PATH   the same as model.state_dict() (an OrderedDict)
 
 MODEL is mlp (the tutorial's NeuralNetwork) or resnet20 (benchmarks/train_throughput.py).
 Each prints the module's eval-mode outputs on a fixed input as one JSON list.
+Files are read with torch.load(path, weights_only=True), the default since
+torch 2.6, which refuses files that name globals other than tensors' own.
 """
 import json
 import os
@@ -44,7 +47,10 @@ def main():
     torch.manual_seed(7)
     model, shape = make(name)
     if command == "load":
-        model.load_state_dict(torch.load(path))
+        model.load_state_dict(torch.load(path, weights_only=True))
+    elif command == "checkpoint":
+        checkpoint = torch.load(path, weights_only=True)
+        model.load_state_dict(checkpoint["model"])
     else:
         model.train()
         model(torch.rand(8, *shape))  # moves BatchNorm's running statistics

@@ -7,6 +7,7 @@
 #include "models/model_factory.h"
 #include "python_peer.h"
 #include "test_files.h"
+#include "train/checkpoints.h"
 #include "train/state_dict.h"
 #include "train/optimizer.h"
 
@@ -95,6 +96,18 @@ TEST_P(Interop, AStateDictSavedByPythonLoadsIntoTheCppModel) {
   torch::manual_seed(4);  // a different initialisation, all of it overwritten
   auto model = make_model(GetParam(), shape_of(GetParam()), 10);
   load_trained_model(model.module(), path);
+  expect_close(outputs_of(model, GetParam()), python.outputs);
+}
+
+TEST_P(Interop, PythonLoadsTheModelOfACheckpoint) {
+  TempDir dir;
+  torch::manual_seed(5);
+  auto model = make_model(GetParam(), shape_of(GetParam()), 10);
+  auto sgd = make_sgd(model->parameters(), TrainConfig{});
+  Checkpoints checkpoints(dir / "out", 1, resume_fingerprint(TrainConfig{}, 1));
+  const auto path = checkpoints.save(*model.module(), sgd, TrainingPosition{0, 3, 3});
+  const auto python = run_peer("checkpoint", GetParam(), path);
+  ASSERT_EQ(python.status, 0) << python.text;
   expect_close(outputs_of(model, GetParam()), python.outputs);
 }
 

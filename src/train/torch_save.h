@@ -1,0 +1,18 @@
+// Bytes in the file format of Python's torch.save, for values made of dicts,
+// strings, numbers and tensors.
+#pragma once
+
+#include <ATen/core/ivalue.h>
+
+#include <vector>
+
+namespace tutorial {
+
+// What torch.save(value, path) would write: a zip archive with data.pkl and
+// one record per tensor storage. Unlike LibTorch's torch::pickle_save, dicts
+// carry no type tag (the global torch.jit._pickle.restore_type_tag), which
+// Python's torch.load(path, weights_only=True) refuses; that is its default
+// since torch 2.6. torch::pickle_load reads these files as well.
+std::vector<char> torch_save_bytes(const c10::IValue& value);
+
+}  // namespace tutorial
