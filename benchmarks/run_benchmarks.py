@@ -35,9 +35,14 @@ ROOT = os.path.dirname(HERE)
 
 
 def run(command, env=None):
-    """Runs a command, returns its stdout; stops the harness with its stderr if it fails."""
+    """Runs a command, returns its stdout; stops the harness with its stderr if it fails.
+    Says on stderr how long each took, so a run stopped by a time limit shows where it went."""
+    start = datetime.datetime.now()
     result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env)
+    print(f"run_benchmarks.py:   {(datetime.datetime.now() - start).total_seconds():6.1f} s  "
+          + " ".join(os.path.basename(part) if i < 2 else part for i, part in enumerate(command)),
+          file=sys.stderr, flush=True)
     if result.returncode != 0:
         sys.exit(f"run_benchmarks.py: {' '.join(command)} failed ({result.returncode}):\n"
                  f"{result.stderr[-2000:]}")
@@ -219,6 +224,7 @@ class Harness:
         return info
 
     def report(self):
+        """Writes OUT/benchmarks.md and .json with the sections done so far; returns the markdown."""
         machine = self.machine()
         lines = [f"Benchmarks of {machine['date']}: "
                  + (f"{machine['gpu']} (CUDA {machine['cuda']}), " if self.cuda else "")
@@ -242,7 +248,7 @@ class Harness:
             json.dump({"machine": machine,
                        "sections": [{"title": s["title"], "results": s["data"]}
                                     for s in self.sections]}, f, indent=2)
-        print(markdown)
+        return markdown
 
 
 def main():
@@ -266,9 +272,14 @@ def main():
     for number, section in zip("1234", (harness.tutorial_job, harness.throughput,
                                         harness.ddp_overhead, harness.pipeline)):
         if number in args.only:
+            start = datetime.datetime.now()
             print(f"run_benchmarks.py: section {number} ...", file=sys.stderr, flush=True)
             section()
-    harness.report()
+            harness.report()  # what is done survives a run stopped later
+            print(f"run_benchmarks.py: section {number} took "
+                  f"{(datetime.datetime.now() - start).total_seconds():.0f} s",
+                  file=sys.stderr, flush=True)
+    print(harness.report())
 
 
 if __name__ == "__main__":

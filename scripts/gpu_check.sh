@@ -12,7 +12,8 @@
 # one failed (except what needs the build); the exit status is 1 if any failed.
 #
 # Environment: PYTHON (default python3), whose torch gives LibTorch and runs
-# the Python benchmarks; GPU_CHECK_DEVICE=cpu rehearses the whole script on a
+# the Python benchmarks; GPU_CHECK_REPEATS (default 3), the benchmark rounds
+# each median is taken over; GPU_CHECK_DEVICE=cpu rehearses the whole script on a
 # machine without a GPU (stages and benchmarks on the CPU).
 set -uo pipefail
 (($# == 1)) || { echo "usage: scripts/gpu_check.sh OUTDIR" >&2; exit 2; }
@@ -83,7 +84,11 @@ fi
 
 if ((built)); then
   # -------------------------------------------------------------- tests
-  step tests 300 ctest --test-dir "$build" -j 8 --output-on-failure --timeout 240
+  # One test per core, each process on one CPU thread: every core busy and none
+  # oversubscribed (with 16 threads per test on 16 cores, the resume tests took
+  # 150 s instead of 11 on an H200's machine).
+  step tests 240 env OMP_NUM_THREADS=1 ctest --test-dir "$build" -j "$(nproc)" \
+    --output-on-failure --timeout 200
   # -------------------------------------------------------------- stages
   job=(--device "$device" --data-dir "$data" --epochs 1 --max-steps 400 --log-interval 100)
   step stage1 120 "$build/examples/stage1_single_device" "${job[@]}" --output-dir "$out/stage1"
@@ -96,7 +101,7 @@ if ((built)); then
     --data-on-device --cuda-graph --output-dir "$out/stage1_fast_path"
   # -------------------------------------------------------------- benchmarks
   step benchmarks 420 "$python" benchmarks/run_benchmarks.py --build "$build" --out "$out/bench" \
-    --repeats 3 --quick --data-dir "$data" $([[ $device == cpu ]] && echo --cpu)
+    --repeats "${GPU_CHECK_REPEATS:-3}" --quick --data-dir "$data" $([[ $device == cpu ]] && echo --cpu)
 fi
 
 # ---------------------------------------------------------------- report

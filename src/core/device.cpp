@@ -6,6 +6,7 @@
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
+#include <cstdlib>
 #include <thread>
 
 #if TUTORIAL_WITH_CUDA
@@ -42,6 +43,13 @@ torch::Device resolve_device(const std::string& name) {
 }
 
 int64_t configure_cpu_threads(int64_t threads, int64_t processes_per_machine) {
+  if (threads == 0) {
+    if (const char* variable = std::getenv("OMP_NUM_THREADS")) {
+      char* end = nullptr;
+      const long value = std::strtol(variable, &end, 10);
+      if (end != variable && *end == '\0' && value > 0) threads = value;
+    }
+  }
   if (threads == 0) {
     const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
     threads = std::max<int64_t>(1, cores / std::max<int64_t>(1, processes_per_machine));

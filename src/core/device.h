@@ -18,9 +18,10 @@ torch::Device resolve_device(const std::string& name);
 // Number of CUDA devices this process can see (0 without a CUDA LibTorch).
 int64_t cuda_device_count();
 
-// Sets LibTorch's intra-op threads: `threads`, or when 0 the machine's cores
-// shared by the `processes_per_machine` ranks on it (some builds start with one
-// thread, leaving cores idle; several ranks each taking every core thrash).
+// Sets LibTorch's intra-op threads: `threads`; when 0, OMP_NUM_THREADS if it
+// is set (as PyTorch does), else the machine's cores shared by the
+// `processes_per_machine` ranks on it (some builds start with one thread,
+// leaving cores idle; several ranks each taking every core thrash).
 // Returns the count.
 int64_t configure_cpu_threads(int64_t threads, int64_t processes_per_machine = 1);
 

@@ -75,7 +75,7 @@ TEST(Datasets, ImageFolderSplitsShareTrainingClasses) {
   EXPECT_EQ(test.class_names, (std::vector<std::string>{"ant", "bee"}));
   EXPECT_TRUE(torch::equal(test.labels, torch::tensor({0, 1}, torch::kInt64)));
 
-  fs::remove_all(dir.path() / "test" / "bee");
+  ASSERT_TRUE(testdata::remove_tree(dir.path() / "test" / "bee"));
   EXPECT_TRUE(throws_user_error(
       [&] { load_dataset(DatasetKind::kImageFolder, dir.path().string(), Split::kTest); },
       {dir / "test", "has no folder for class 'bee'"}));

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <random>
 #include <stdexcept>
+#include <ftw.h>
 #include <unistd.h>
 
 #if TUTORIAL_WITH_ZLIB
@@ -61,14 +62,24 @@ TempDir::TempDir() {
   static std::atomic<int> counter{0};
   path_ = fs::temp_directory_path() /
           ("tutorial_data_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  fs::remove_all(path_);
+  remove_tree(path_);
   fs::create_directories(path_);
 }
 
 TempDir::~TempDir() {
   std::error_code ignored;
   fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ignored);
-  fs::remove_all(path_, ignored);
+  remove_tree(path_);
+}
+
+bool remove_tree(const fs::path& path) {
+  std::error_code error;
+  if (!fs::exists(fs::symlink_status(path, error))) return true;
+  // Depth first, links not followed: contents before their folder.
+  const auto remove_one = [](const char* name, const struct stat*, int, struct FTW*) {
+    return std::remove(name) == 0 ? 0 : -1;
+  };
+  return ::nftw(path.c_str(), remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0;
 }
 
 void write_bytes(const fs::path& path, const std::vector<uint8_t>& bytes) {

@@ -26,6 +26,13 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// Deletes `path` and everything under it, like std::filesystem::remove_all,
+// which must not be called: PyPI's libtorch.so exports its own copy of
+// remove_all, and that copy jumps to address 0 (it refers weakly to
+// recursive_directory_iterator members that it does not bring). Returns
+// false if something could not be removed.
+bool remove_tree(const std::filesystem::path& path);
+
 // Writes `bytes` to `path`, creating missing parent folders.
 void write_bytes(const std::filesystem::path& path, const std::vector<uint8_t>& bytes);
 

@@ -1,10 +1,15 @@
 // The shared command line: defaults reproduce the tutorial's job, and every
-// nonsense option is a UserError that names it.
+// nonsense option is a UserError that names it; and the CPU thread count.
 #include "train/command_line.h"
 
+#include "core/device.h"
 #include "core/errors.h"
 
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <thread>
 
 using namespace tutorial;
 
@@ -108,4 +113,25 @@ TEST(CommandLine, HelpReturnsNothing) {
   const auto help = testing::internal::GetCapturedStdout();
   EXPECT_NE(help.find("--batch-size"), std::string::npos);
   EXPECT_NE(help.find("(default: 64)"), std::string::npos);
+}
+
+TEST(CpuThreads, AnExplicitCountThenOmpNumThreadsThenTheCoresPerRank) {
+  const int before = at::get_num_threads();
+  const char* saved = std::getenv("OMP_NUM_THREADS");
+  const std::string saved_value = saved ? saved : "";
+  ::unsetenv("OMP_NUM_THREADS");
+  const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
+  EXPECT_EQ(configure_cpu_threads(0), cores);
+  EXPECT_EQ(configure_cpu_threads(0, cores), 1);
+  ::setenv("OMP_NUM_THREADS", "3", 1);
+  EXPECT_EQ(configure_cpu_threads(0, cores), 3) << "as torchrun and PyTorch read it";
+  EXPECT_EQ(configure_cpu_threads(2), 2) << "--threads wins";
+  ::setenv("OMP_NUM_THREADS", "lots", 1);
+  EXPECT_EQ(configure_cpu_threads(0), cores) << "a value that is no count is ignored";
+  if (saved) {
+    ::setenv("OMP_NUM_THREADS", saved_value.c_str(), 1);
+  } else {
+    ::unsetenv("OMP_NUM_THREADS");
+  }
+  at::set_num_threads(before);
 }

@@ -11,6 +11,7 @@
 #include "train/optimizer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 
@@ -107,6 +108,20 @@ bool same_parameters(const RunOutcome& a, const RunOutcome& b) {
   return true;
 }
 
+// Deterministic cuDNN algorithms while in scope.
+class DeterministicCudnn {
+ public:
+  DeterministicCudnn() : was_(at::globalContext().deterministicCuDNN()) {
+    at::globalContext().setDeterministicCuDNN(true);
+  }
+  ~DeterministicCudnn() { at::globalContext().setDeterministicCuDNN(was_); }
+  DeterministicCudnn(const DeterministicCudnn&) = delete;
+  DeterministicCudnn& operator=(const DeterministicCudnn&) = delete;
+
+ private:
+  bool was_;
+};
+
 }  // namespace
 
 TEST(FastPath, DescribesTheSwitchesThatAreOn) {
@@ -139,13 +154,13 @@ TEST(FastPath, ChannelsLastTrainsResNet20LikeThePlainPath) {
   EXPECT_TRUE(nhwc_step.weights_channels_last);
   EXPECT_FALSE(plain_step.weights_channels_last);
   EXPECT_LT(max_difference(plain_step, nhwc_step), 2e-4);
-  // Three epochs of 6 steps of 32 at lr 0.01: the same training.
-  const auto plain = train("resnet20", {}, torch::kCPU, 3, 192, 32, "constant", 0.01);
-  const auto nhwc = train("resnet20", fast, torch::kCPU, 3, 192, 32, "constant", 0.01);
-  EXPECT_NEAR(nhwc.mean_loss, plain.mean_loss, 0.05 * plain.mean_loss + 1e-4);
-  EXPECT_NEAR(nhwc.test.average_loss(), plain.test.average_loss(),
-              0.05 * plain.test.average_loss());
+  // Trained until the task is learnt: the same result. (Mid-way, after 18
+  // steps at lr 0.01, LibTorch 2.11's kernels left the test loss 7% apart.)
+  const auto plain = train("resnet20", {}, torch::kCPU, 6, 192, 32, "constant", 0.05);
+  const auto nhwc = train("resnet20", fast, torch::kCPU, 6, 192, 32, "constant", 0.05);
+  EXPECT_GT(plain.test.accuracy(), 0.9);
   EXPECT_NEAR(nhwc.test.accuracy(), plain.test.accuracy(), 0.05);
+  EXPECT_NEAR(nhwc.test.average_loss(), plain.test.average_loss(), 0.1);
 }
 
 TEST(FastPath, AmpTrainsLikeThePlainPathWithinBfloat16Tolerance) {
@@ -198,25 +213,31 @@ TEST(FastPathCuda, DataOnDeviceIsTheSameRunAsHostData) {
 TEST(FastPathCuda, CudaGraphTrainsLikeEagerAndCapturesOncePerLearningRate) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   const torch::Device gpu(torch::kCUDA, 0);
+  // cuDNN's fastest backward convolutions add with atomics, in no fixed
+  // order, so two eager runs already differ, and 28 steps grow that to ~5e-3
+  // (seen on an H200). With deterministic algorithms a replayed step must
+  // compute what the eager step does.
+  DeterministicCudnn deterministic;
   // 100 samples in batches of 16: a last batch of 4 that runs eagerly each epoch.
-  // The second run reuses the convolution algorithms cuDNN's autotuner chose
-  // for the first, so the replayed kernels are the eager ones.
   const auto eager = train("resnet20", {}, gpu, /*epochs=*/4, 100, 16, "step", 0.01);
   FastPath fast;
   fast.cuda_graph = true;
   const auto graphed = train("resnet20", fast, gpu, /*epochs=*/4, 100, 16, "step", 0.01);
   EXPECT_EQ(graphed.captures, 3) << "the step schedule's three rates\n" << graphed.printed;
-  EXPECT_LT(max_difference(eager, graphed), 1e-3) << graphed.printed;
-  EXPECT_NEAR(eager.mean_loss, graphed.mean_loss, 1e-3);
+  EXPECT_LT(max_difference(eager, graphed), 1e-5) << graphed.printed;
+  EXPECT_NEAR(eager.mean_loss, graphed.mean_loss, 1e-5);
 }
 
 TEST(FastPathCuda, AmpAndChannelsLastTrainLikeThePlainPath) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   const torch::Device gpu(torch::kCUDA, 0);
-  const auto plain = train("resnet20", {}, gpu, 3, 192, 32, "constant", 0.01);
+  // Trained until the task is learnt (both near 100%), where the comparison
+  // is stable; mid-way, 48 test images swing by 8 on bf16 rounding alone.
+  const auto plain = train("resnet20", {}, gpu, 8, 192, 32, "constant", 0.05);
   FastPath fast{true, true, true, true};
-  const auto all = train("resnet20", fast, gpu, 3, 192, 32, "constant", 0.01);
+  const auto all = train("resnet20", fast, gpu, 8, 192, 32, "constant", 0.05);
   EXPECT_GE(all.captures, 1) << all.printed;
-  EXPECT_NEAR(all.mean_loss, plain.mean_loss, 0.05 * plain.mean_loss + 0.02);
-  EXPECT_NEAR(all.test.accuracy(), plain.test.accuracy(), 0.1);
+  EXPECT_GT(plain.test.accuracy(), 0.9);
+  EXPECT_NEAR(all.test.accuracy(), plain.test.accuracy(), 0.05);
+  EXPECT_NEAR(all.test.average_loss(), plain.test.average_loss(), 0.1);
 }
