@@ -14,13 +14,15 @@
 #   dataset-fashion-mnist               a dataset available offline
 #   python3-torch python3-torchvision   PyTorch, to compare against (optional tests)
 #   openmpi-bin                         mpirun, to test stage 3 under Open MPI (optional tests)
+#   clang libclang-rt-dev               sanitizer and libFuzzer builds (scripts/sanitize.sh)
+#   python3-matplotlib                  charts of runs and benchmarks (scripts/plot_metrics.py)
 #   cmake ninja-build g++               the build tools
 set -euo pipefail
 
 PACKAGES=(
   libtorch-dev libgloo-dev libopenblas0-pthread libcxxopts-dev libgtest-dev
   zlib1g-dev libjpeg-dev libpng-dev dataset-fashion-mnist
-  python3-torch python3-torchvision openmpi-bin
+  python3-torch python3-torchvision python3-matplotlib openmpi-bin clang libclang-rt-dev
   cmake ninja-build g++
 )
 

@@ -118,9 +118,11 @@ std::string Checkpoints::save(const torch::nn::Module& model,
 TrainingPosition Checkpoints::load(const fs::path& path, torch::nn::Module& model,
                                    torch::optim::Optimizer& optimizer) {
   const std::string source = path.string();
+  const std::vector<char> bytes = read_whole_file(path);
+  check_pickle_lengths(bytes, source);
   c10::IValue value;
   try {
-    value = torch::pickle_load(read_whole_file(path));
+    value = torch::pickle_load(bytes);
   } catch (const c10::Error& e) {
     throw UserError(source + ": unreadable (" + first_line(e.what_without_backtrace()) + ")");
   }

@@ -46,9 +46,9 @@ class GraphedStep {
   bool capture(const torch::Tensor& images, const torch::Tensor& labels, double lr);
 
   TrainStep step_;
-  int64_t warmup_steps_;
+  [[maybe_unused]] int64_t warmup_steps_;  // (unused where there is no CUDA)
   int64_t calls_ = 0, captures_ = 0, replays_ = 0;
-  bool capture_failed_ = false;
+  [[maybe_unused]] bool capture_failed_ = false;
   std::unique_ptr<Graph> graph_;
 };
 

@@ -3,10 +3,37 @@
 #include "core/console.h"
 #include "core/errors.h"
 
+#include <cstdio>
+#include <vector>
+
 namespace tutorial {
 
-MetricsFile::MetricsFile(const std::string& path) : path_(path), stream_(path, std::ios::trunc) {
+namespace {
+
+// The lines of `path` (if any) for epochs 1..completed_epochs.
+std::vector<std::string> lines_of_epochs(const std::string& path, int64_t completed_epochs) {
+  std::vector<std::string> kept;
+  if (completed_epochs <= 0) return kept;
+  std::ifstream previous(path);
+  std::string line;
+  while (std::getline(previous, line)) {
+    long long epoch = 0;
+    if (std::sscanf(line.c_str(), "{\"epoch\": %lld,", &epoch) == 1 && epoch >= 1 &&
+        epoch <= completed_epochs) {
+      kept.push_back(line);
+    }
+  }
+  return kept;
+}
+
+}  // namespace
+
+MetricsFile::MetricsFile(const std::string& path, int64_t completed_epochs) : path_(path) {
+  const std::vector<std::string> kept = lines_of_epochs(path, completed_epochs);
+  stream_.open(path, std::ios::trunc);
   if (!stream_) throw UserError(path + ": cannot open for writing");
+  for (const std::string& line : kept) stream_ << line << '\n';
+  stream_ << std::flush;
 }
 
 void MetricsFile::append(const EpochRecord& r) {

@@ -21,8 +21,11 @@ struct EpochRecord {
 
 class MetricsFile {
  public:
-  // Starts a new file (a previous run's file at `path` is replaced).
-  explicit MetricsFile(const std::string& path);
+  // Opens the file for a run that starts after `completed_epochs` epochs: a
+  // fresh run (0) replaces any previous file; a resumed run keeps the lines
+  // of the epochs it completed before and drops the rest (epochs a killed run
+  // finished after its last checkpoint, which are trained again).
+  explicit MetricsFile(const std::string& path, int64_t completed_epochs = 0);
   void append(const EpochRecord& record);
   const std::string& path() const { return path_; }
 

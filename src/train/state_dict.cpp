@@ -91,6 +91,7 @@ std::string save_trained_model(const std::shared_ptr<torch::nn::Module>& model,
 void load_trained_model(const std::shared_ptr<torch::nn::Module>& model, const std::string& path) {
   if (!fs::exists(path)) throw UserError(path + ": no such file");
   const std::vector<char> bytes = read_whole_file(path);
+  check_pickle_lengths(bytes, path);
   c10::IValue value;
   try {
     value = torch::pickle_load(bytes);

@@ -1,8 +1,14 @@
 #include "train/torch_save.h"
 
+#include "core/errors.h"
+
 #include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/serialization/export.h>
 #include <torch/csrc/jit/serialization/pickler.h>
+
+#include <cstring>
+#include <sstream>
+#include <string_view>
 
 namespace tutorial {
 
@@ -27,6 +33,91 @@ std::vector<char> torch_save_bytes(const c10::IValue& value) {
                                      writer);
   writer.writeEndOfFile();
   return archive;
+}
+
+namespace {
+
+uint64_t little_endian(const uint8_t* bytes, int size) {
+  uint64_t value = 0;
+  for (int i = size - 1; i >= 0; --i) value = (value << 8) | bytes[i];
+  return value;
+}
+
+// The size of the length field of an opcode followed by that many bytes
+// (strings, bytes, long integers), else 0.
+int length_field_size(uint8_t opcode) {
+  switch (opcode) {
+    case 'C': case 'U': case 0x8a: case 0x8c:  // SHORT_BINBYTES, SHORT_BINSTRING, LONG1, SHORT_BINUNICODE
+      return 1;
+    case 'B': case 'T': case 'X': case 0x8b:  // BINBYTES, BINSTRING, BINUNICODE, LONG4
+      return 4;
+    case 0x8d: case 0x8e: case 0x96:  // BINUNICODE8, BINBYTES8, BYTEARRAY8
+      return 8;
+    default:
+      return 0;
+  }
+}
+
+// The size of an opcode's fixed argument; -1: a line argument, -2: two lines
+// (GLOBAL, INST); -3: an opcode this scan does not know.
+int fixed_argument_size(uint8_t opcode) {
+  static constexpr std::string_view kNone = "(.012NRab]d}elost)u\x81\x85\x86\x87\x88\x89Q\x8f\x90\x91\x92\x93\x94\x97\x98";
+  switch (opcode) {
+    case 'K': case 'q': case 'h': case 0x80: case 0x82:  // BININT1, BINPUT, BINGET, PROTO, EXT1
+      return 1;
+    case 'M': case 0x83:  // BININT2, EXT2
+      return 2;
+    case 'J': case 'r': case 'j': case 0x84:  // BININT, LONG_BINPUT, LONG_BINGET, EXT4
+      return 4;
+    case 'G': case 0x95:  // BINFLOAT, FRAME
+      return 8;
+    case 'I': case 'L': case 'F': case 'S': case 'V': case 'P': case 'p': case 'g':
+      return -1;
+    case 'c': case 'i':
+      return -2;
+    default:
+      return kNone.find(static_cast<char>(opcode)) != std::string_view::npos ? 0 : -3;
+  }
+}
+
+}  // namespace
+
+void check_pickle_lengths(const std::vector<char>& file, const std::string& source) {
+  at::DataPtr data;
+  size_t size = 0;
+  try {
+    std::istringstream stream(std::string(file.data(), file.size()));
+    caffe2::serialize::PyTorchStreamReader reader(&stream);
+    if (!reader.hasRecord("data.pkl")) return;
+    std::tie(data, size) = reader.getRecord("data.pkl");
+  } catch (const c10::Error&) {
+    return;  // no zip archive: pickle_load says so
+  }
+  const auto* bytes = static_cast<const uint8_t*>(data.get());
+  size_t at = 0;
+  while (at < size) {
+    const uint8_t opcode = bytes[at++];
+    if (opcode == '.') return;  // STOP
+    if (const int field = length_field_size(opcode)) {
+      if (size - at < static_cast<size_t>(field)) return;
+      const uint64_t length = little_endian(bytes + at, field);
+      at += field;
+      if (length > size - at) {
+        throw UserError(source + ": damaged: an item claims " + std::to_string(length) +
+                        " bytes where " + std::to_string(size - at) + " are left");
+      }
+      at += length;
+      continue;
+    }
+    const int argument = fixed_argument_size(opcode);
+    if (argument == -3) return;  // unknown: pickle_load judges
+    for (int lines = argument < 0 ? -argument : 0; lines > 0; --lines) {
+      const void* end = std::memchr(bytes + at, '\n', size - at);
+      if (!end) return;
+      at = static_cast<size_t>(static_cast<const uint8_t*>(end) - bytes) + 1;
+    }
+    if (argument > 0) at += static_cast<size_t>(argument);
+  }
 }
 
 }  // namespace tutorial

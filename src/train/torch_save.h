@@ -15,4 +15,12 @@ namespace tutorial {
 // since torch 2.6. torch::pickle_load reads these files as well.
 std::vector<char> torch_save_bytes(const c10::IValue& value);
 
+// Guards LibTorch's unpickler (torch::pickle_load), which allocates and fills
+// whatever length a string or bytes item in data.pkl claims before finding
+// that the data is not there: a 1 KB file claiming 4 GB made it use 4.4 GB
+// (found by fuzzing). Throws UserError naming `source` if an item claims more
+// bytes than data.pkl holds. A file that is no zip archive, or a pickle with
+// opcodes this scan does not know, is left to pickle_load to judge.
+void check_pickle_lengths(const std::vector<char>& file, const std::string& source);
+
 }  // namespace tutorial

@@ -1,10 +1,10 @@
 // Checkpoints and resuming, end to end: a run SIGKILLed at a random step and
 // resumed with --resume auto ends with the very parameters (model.pth, byte
-// for byte) of a run never interrupted, for stage 1 and for stage 3 with two
-// ranks; SIGTERM stops every rank at a step boundary with a checkpoint and
-// exit status 3; the launcher's --max-restarts restarts a killed job; a
-// damaged checkpoint is reported and the one before it used; a checkpoint of
-// other settings is refused.
+// for byte) and metrics.jsonl test results of a run never interrupted, for
+// stage 1 and for stage 3 with two ranks; SIGTERM stops every rank at a step
+// boundary with a checkpoint and exit status 3; the launcher's --max-restarts
+// restarts a killed job; a damaged checkpoint is reported and the one before
+// it used; a checkpoint of other settings is refused.
 #include "distributed/network.h"
 #include "stage_paths.h"
 #include "stage_runner.h"
@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <sstream>
 
 using namespace tutorial::testdata;
 namespace fs = std::filesystem;
@@ -83,6 +84,27 @@ class Resume : public testing::Test {
   TempDir dir;
 };
 
+// "test_loss": ..., "test_accuracy": ... of each line of `output`/metrics.jsonl.
+std::vector<std::string> test_metrics(const TempDir& dir, const std::string& output) {
+  std::vector<std::string> fields;
+  std::istringstream lines(read_text(dir.path() / output / "metrics.jsonl"));
+  for (std::string line; std::getline(lines, line);) {
+    const auto begin = line.find("\"test_loss\""), end = line.find(", \"epoch_seconds\"");
+    fields.push_back(begin == std::string::npos || end == std::string::npos
+                         ? "no test metrics in: " + line
+                         : line.substr(begin, end - begin));
+  }
+  return fields;
+}
+
+// The resumed run's metrics.jsonl has one line per epoch, as the whole run's,
+// with the same test results (each epoch ends with the same parameters).
+void expect_same_test_metrics(const TempDir& dir, const std::string& a, const std::string& b) {
+  const auto whole = test_metrics(dir, a);
+  EXPECT_EQ(whole.size(), 3u);
+  EXPECT_EQ(test_metrics(dir, b), whole);
+}
+
 }  // namespace
 
 TEST_F(Resume, Stage1KilledAtARandomStepEndsWithTheUninterruptedParameters) {
@@ -94,6 +116,7 @@ TEST_F(Resume, Stage1KilledAtARandomStepEndsWithTheUninterruptedParameters) {
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_NE(resumed.out.find("Resuming from "), std::string::npos) << resumed.out;
   expect_same_model(dir, "whole", "resumed");
+  expect_same_test_metrics(dir, "whole", "resumed");
 }
 
 TEST_F(Resume, Stage3TwoRanksKilledAtARandomStepEndWithTheUninterruptedParameters) {
@@ -106,6 +129,7 @@ TEST_F(Resume, Stage3TwoRanksKilledAtARandomStepEndWithTheUninterruptedParameter
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_NE(resumed.out.find("Resuming from "), std::string::npos) << resumed.out;
   expect_same_model(dir, "whole", "resumed");
+  expect_same_test_metrics(dir, "whole", "resumed");
 }
 
 TEST_F(Resume, SigtermStopsEveryRankAtAStepBoundaryWithACheckpointAndStatus3) {

@@ -3,12 +3,14 @@
 #include "core/errors.h"
 #include "models/model_factory.h"
 #include "pipeline/batch_loader.h"
+#include "test_files.h"
 #include "train/state_dict.h"
 #include "train/engine.h"
 #include "train/metrics_file.h"
 #include "train/optimizer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -37,7 +39,7 @@ ImageDataset quadrant_task(int64_t n, uint64_t seed) {
 std::filesystem::path fresh_dir(const std::string& name) {
   auto dir = std::filesystem::temp_directory_path() /
              ("tutorial_test_" + name + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
+  tutorial::testdata::remove_tree(dir);
   std::filesystem::create_directories(dir);
   return dir;
 }
@@ -129,7 +131,37 @@ TEST(Training, MetricsFileHasOneJsonLinePerEpoch) {
             "\"test_loss\": 2.000000, \"test_accuracy\": 0.410000, \"epoch_seconds\": 9.500, "
             "\"samples_per_second\": 6300.0}");
   EXPECT_NE(second.find("\"epoch\": 2"), std::string::npos);
-  std::filesystem::remove_all(dir);
+  tutorial::testdata::remove_tree(dir);
+}
+
+TEST(Training, AResumedRunsMetricsFileKeepsTheEpochsCompletedBeforeIt) {
+  const auto dir = fresh_dir("metrics_resume");
+  const auto path = (dir / "metrics.jsonl").string();
+  {
+    MetricsFile killed(path);  // a run that finished 3 epochs, then was killed
+    for (int64_t epoch = 1; epoch <= 3; ++epoch) killed.append({epoch, 10 * epoch, 0.1});
+  }
+  {
+    MetricsFile resumed(path, /*completed_epochs=*/2);  // its checkpoint was in epoch 3
+    resumed.append({3, 30, 0.01});
+    resumed.append({4, 40, 0.01});
+  }
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 4u);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i].rfind("{\"epoch\": " + std::to_string(i + 1) + ",", 0), 0u) << lines[i];
+  }
+  EXPECT_NE(lines[1].find("\"lr\": 0.1,"), std::string::npos) << "epoch 2 is the first run's";
+  EXPECT_NE(lines[2].find("\"lr\": 0.01,"), std::string::npos) << "epoch 3 is the resumed run's";
+  {
+    MetricsFile fresh(path);  // a new run starts a new file
+  }
+  std::ifstream again(path);
+  std::string any;
+  EXPECT_FALSE(std::getline(again, any));
+  tutorial::testdata::remove_tree(dir);
 }
 
 TEST(Training, SavedModelLoadsBackIdentically) {
@@ -157,5 +189,68 @@ TEST(Training, SavedModelLoadsBackIdentically) {
   auto other = make_model("mlp", {3, 32, 32}, 10);
   EXPECT_THROW(load_trained_model(other.module(), path), UserError);
   EXPECT_THROW(load_trained_model(other.module(), (dir / "missing.pth").string()), UserError);
-  std::filesystem::remove_all(dir);
+  tutorial::testdata::remove_tree(dir);
+}
+
+// Found by fuzz_state_dict (scripts/sanitize.sh): a 1 KB file whose pickle
+// claims a 2 GB string made LibTorch's unpickler allocate and fill that much
+// before failing. Now the claim is checked first: a UserError, and no memory.
+TEST(Training, AModelFileClaimingMoreBytesThanItHoldsIsAUserError) {
+  const auto dir = fresh_dir("claims");
+  const auto path = (dir / "model.pth").string();
+  {
+    std::vector<char> archive;
+    caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t size) {
+      archive.insert(archive.end(), static_cast<const char*>(data),
+                     static_cast<const char*>(data) + size);
+      return size;
+    });
+    // PROTO 2, BINUNICODE of 0x7fffffff bytes, then 3 bytes and STOP.
+    const std::string pickle("\x80\x02X\xff\xff\xff\x7f" "abc.", 11);
+    writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+    writer.writeEndOfFile();
+    std::ofstream(path, std::ios::binary).write(archive.data(),
+                                                static_cast<std::streamsize>(archive.size()));
+  }
+  auto model = make_model("mlp", {1, 28, 28}, 10);
+  try {
+    load_trained_model(model.module(), path);
+    ADD_FAILURE() << "the file loaded";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("an item claims 2147483647 bytes where 4 are left"),
+              std::string::npos)
+        << e.what();
+  }
+  // A real model.pth passes the check.
+  auto sgd = make_sgd(model->parameters(), TrainConfig{});
+  const auto saved = save_trained_model(model.module(), sgd, (dir / "out").string());
+  EXPECT_NO_THROW(load_trained_model(model.module(), saved));
+  tutorial::testdata::remove_tree(dir);
+}
+
+// Found by fuzz_state_dict (scripts/sanitize.sh): a zip archive whose central
+// directory is damaged. A UserError; LibTorch 1.13's reader leaks a little
+// memory on it, which is LibTorch's (tests/fuzz/lsan_suppressions.txt).
+TEST(Training, AModelFileWithADamagedZipDirectoryIsAUserError) {
+  const auto dir = fresh_dir("damaged");
+  auto model = make_model("mlp", {1, 28, 28}, 10);
+  auto sgd = make_sgd(model->parameters(), TrainConfig{});
+  const auto path = save_trained_model(model.module(), sgd, (dir / "out").string());
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const auto directory = bytes.rfind("PK\x01\x02");  // the last central directory entry
+  ASSERT_NE(directory, std::string::npos);
+  bytes[directory + 1] = 'Z';
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  try {
+    load_trained_model(model.module(), path);
+    ADD_FAILURE() << "a damaged zip loaded";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("not a PyTorch state dict file"), std::string::npos)
+        << e.what();
+  }
+  tutorial::testdata::remove_tree(dir);
 }
