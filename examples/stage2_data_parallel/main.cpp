@@ -58,7 +58,7 @@ int main(int argc, char* argv[]) {
     Trainer trainer(*model.module(), forward, optimizer,
                     LrSchedule(config.schedule, config.lr, total_steps),
                     data.train_transform, data.test_transform,
-                    {config.log_interval, config.max_steps, config.seed, config.fast_path});
+                    trainer_options(config));
 
     out() << "Using " << describe_device(device) << " device\n";
     if (gpus.size() > 1) {  // [*]
@@ -77,7 +77,7 @@ int main(int argc, char* argv[]) {
 
     // -------------------------------------------------------------- training
     std::filesystem::create_directories(config.output_dir);
-    MetricsFile metrics(config.output_dir + "/metrics.jsonl");
+    MetricsFile metrics(config.output_dir + "/metrics.jsonl", start.epoch);
     for (int64_t t = start.epoch; t < config.epochs && !trainer.reached_max_steps(); ++t) {
       out() << "Epoch " << t + 1 << "\n-------------------------------" << std::endl;
       const double lr = trainer.current_lr();

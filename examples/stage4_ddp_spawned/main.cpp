@@ -71,9 +71,7 @@ int train_worker(const TrainConfig& config, const LaunchEnv& env) {  // [*]
   Trainer trainer(*model.module(), forward, optimizer,
                   LrSchedule(config.schedule, config.lr, total_steps),
                   data.train_transform, data.test_transform,
-                  {config.log_interval, config.max_steps,
-                   config.seed + static_cast<uint64_t>(env.rank), config.fast_path,
-                   env.world_size});
+                  trainer_options(config, env.rank, env.world_size));
 
   out() << "Using " << describe_device(device) << " device\n";
   ConfigRows rows = describe_run(config, data, *model.module(), describe_device(device));
@@ -91,7 +89,7 @@ int train_worker(const TrainConfig& config, const LaunchEnv& env) {  // [*]
   // -------------------------------------------------------------- training
   std::filesystem::create_directories(config.output_dir);
   std::optional<MetricsFile> metrics;
-  if (env.rank == 0) metrics.emplace(config.output_dir + "/metrics.jsonl");
+  if (env.rank == 0) metrics.emplace(config.output_dir + "/metrics.jsonl", start.epoch);
   for (int64_t t = start.epoch; t < config.epochs && !trainer.reached_max_steps(); ++t) {
     out() << "Epoch " << t + 1 << "\n-------------------------------" << std::endl;
     const double lr = trainer.current_lr();

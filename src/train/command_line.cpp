@@ -137,7 +137,7 @@ std::optional<TrainConfig> parse_command_line(int argc, const char* const argv[]
     ("max-steps", "stop after this many steps (0: no limit)", cxxopts::value<std::string>()->default_value("0"));
   options.add_options("Device")
     ("device", "auto | cpu | cuda | cuda:N", cxxopts::value<std::string>()->default_value(d.device))
-    ("threads", "CPU threads for tensor math (0: one per core)", cxxopts::value<std::string>()->default_value("0"))
+    ("threads", "CPU threads for tensor math (0: OMP_NUM_THREADS, else the cores per rank)", cxxopts::value<std::string>()->default_value("0"))
     ("prefetch", "batches prepared ahead in the background (0: none)", cxxopts::value<std::string>()->default_value(std::to_string(d.prefetch)));
   options.add_options("Fast path")
     ("amp", "bf16 autocast for the forward pass (mixed precision)", cxxopts::value<bool>()->default_value("false"))
@@ -164,6 +164,7 @@ std::optional<TrainConfig> parse_command_line(int argc, const char* const argv[]
   options.add_options("Output")
     ("output-dir", "folder for model.pth, optimizer.pth and metrics.jsonl", cxxopts::value<std::string>()->default_value(d.output_dir))
     ("log-interval", "batches between loss lines", cxxopts::value<std::string>()->default_value(std::to_string(d.log_interval)))
+    ("no-progress", "no progress bar (there is none anyway where stdout is no terminal)")
     ("checkpoint-every", "steps between checkpoints in output-dir/checkpoints (0: each epoch's end only)", cxxopts::value<std::string>()->default_value("0"))
     ("keep-checkpoints", "how many of the newest checkpoints to keep", cxxopts::value<std::string>()->default_value(std::to_string(d.keep_checkpoints)))
     ("resume", "none | auto (the newest checkpoint in output-dir) | PATH of a checkpoint", cxxopts::value<std::string>()->default_value(d.resume))
@@ -216,6 +217,7 @@ std::optional<TrainConfig> parse_command_line(int argc, const char* const argv[]
     }
     c.output_dir = get<std::string>(result, "output-dir");
     c.log_interval = get<int64_t>(result, "log-interval");
+    c.progress = result.count("no-progress") == 0;
     c.checkpoint_every = get<int64_t>(result, "checkpoint-every");
     c.keep_checkpoints = get<int64_t>(result, "keep-checkpoints");
     c.resume = get<std::string>(result, "resume");

@@ -49,6 +49,7 @@ struct TrainConfig {
   // Output
   std::string output_dir = "output";
   int64_t log_interval = 100;         // batches between loss lines
+  bool progress = true;               // a progress bar where stdout is a terminal (--no-progress: none)
   int64_t max_steps = 0;              // stop after this many training steps; 0: no limit
   // Checkpoints (train/checkpoints.h)
   int64_t checkpoint_every = 0;       // steps between checkpoints; 0: at the end of each epoch only

@@ -39,6 +39,18 @@ void zero_gradients_in_place(torch::optim::Optimizer& optimizer) {
 
 }  // namespace
 
+TrainerOptions trainer_options(const TrainConfig& config, int64_t rank, int64_t world_size) {
+  TrainerOptions options;
+  options.log_interval = config.log_interval;
+  options.max_steps = config.max_steps;
+  options.seed = config.seed + static_cast<uint64_t>(rank);
+  options.fast_path = config.fast_path;
+  options.world_size = world_size;
+  options.epochs = config.epochs;
+  options.progress = config.progress && stdout_is_interactive();
+  return options;
+}
+
 Trainer::Trainer(torch::nn::Module& model, ForwardFn forward, torch::optim::Optimizer& optimizer,
                  LrSchedule schedule, BatchTransform train_transform,
                  BatchTransform test_transform, TrainerOptions options)
@@ -50,7 +62,8 @@ Trainer::Trainer(torch::nn::Module& model, ForwardFn forward, torch::optim::Opti
       test_transform_(std::move(test_transform)),
       options_(options),
       augment_generator_(at::make_generator<at::CPUGeneratorImpl>(options.seed)),
-      device_(device_of(model)) {
+      device_(device_of(model)),
+      progress_(out(), options.progress) {
   if (options_.fast_path.cuda_graph) {
     const std::string reason =
         cuda_graph_unavailable_reason(device_, schedule_.kind(), options_.world_size);
@@ -88,6 +101,7 @@ TrainEpochResult Trainer::train_epoch(BatchLoader& loader) {
   const int64_t dataset_size = loader.dataset().size();
   model_.train();
   TrainEpochResult result;
+  progress_.start(loader.epoch() + 1, options_.epochs, dataset_size);
   torch::Tensor loss_sum;  // stays on the device: no host sync per step
   for (int64_t batch_index = loader.position(); !reached_max_steps(); ++batch_index) {
     auto batch = loader.next();
@@ -107,15 +121,21 @@ TrainEpochResult Trainer::train_epoch(BatchLoader& loader) {
     if (batch_index % options_.log_interval == 0) {
       const int64_t current = std::min(
           batch_index * loader.options().batch_size * options_.world_size, dataset_size);
+      progress_.clear();  // the log line goes above the bar
       out() << strprintf("loss: %7f  [%5lld/%5lld]", loss.item<double>(),
                          static_cast<long long>(current), static_cast<long long>(dataset_size))
             << std::endl;
     }
+    progress_.update(
+        std::min((batch_index + 1) * loader.options().batch_size * options_.world_size,
+                 dataset_size),
+        [&] { return loss.item<double>(); });
     if (step_hook_ && step_hook_(position(loader))) {
       result.stopped = true;
       break;
     }
   }
+  progress_.clear();
   result.mean_loss = result.steps > 0 ? loss_sum.item<double>() / result.steps : 0;
   result.seconds = seconds_since(start);
   return result;

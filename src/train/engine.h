@@ -5,6 +5,7 @@
 // the module itself (stage 1), DataParallel (stage 2), a DDP wrapper later.
 #pragma once
 
+#include "core/progress_bar.h"
 #include "pipeline/batch_loader.h"
 #include "pipeline/transforms.h"
 #include "train/checkpoints.h"
@@ -28,7 +29,14 @@ struct TrainerOptions {
   uint64_t seed = 0;           // augmentation randomness: step s draws from seed and s alone
   FastPath fast_path;          // --amp, --channels-last, --cuda-graph (train/fast_path.h)
   int64_t world_size = 1;      // ranks training together: progress lines count all of them
+  int64_t epochs = 0;          // for the progress bar's "Epoch 2/5"
+  bool progress = false;       // draw a progress bar (core/progress_bar.h)
 };
+
+// The options a stage trains with: its configuration's, a progress bar where
+// stdout is a terminal (and not --no-progress), and, under DDP, this rank (its
+// augmentation draws from seed + rank) and the ranks training together.
+TrainerOptions trainer_options(const TrainConfig& config, int64_t rank = 0, int64_t world_size = 1);
 
 // Called after every training step with where training then stands; true
 // asks train_epoch to stop there (a preemption signal, say).
@@ -94,6 +102,7 @@ class Trainer {
   torch::Device device_;
   std::unique_ptr<GraphedStep> graphed_step_;
   StepHook step_hook_;
+  ProgressBar progress_;
   int64_t step_ = 0;
 };
 

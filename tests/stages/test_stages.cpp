@@ -47,9 +47,34 @@ TEST_P(Stages, HelpListsTheOptions) {
   for (const char* option : {"--data-dir", "--dataset", "--model", "--epochs", "--batch-size",
                              "--lr", "--momentum", "--weight-decay", "--schedule", "--seed",
                              "--device", "--output-dir", "--log-interval", "--max-steps",
-                             "--amp", "--channels-last", "--data-on-device", "--cuda-graph"}) {
+                             "--amp", "--channels-last", "--data-on-device", "--cuda-graph",
+                             "--no-progress"}) {
     EXPECT_NE(r.out.find(option), std::string::npos) << option;
   }
+}
+
+TEST_P(Stages, OnATerminalAProgressBarIsDrawnAndNoProgressTurnsItOff) {
+  if (!fs::exists("/usr/bin/script")) GTEST_SKIP() << "no /usr/bin/script (bsdutils) for a terminal";
+  TempDir dir;
+  write_idx_dataset(dir.path() / "data", 256, 64);
+  const std::string job = "'" + GetParam() + "' --device cpu --data-dir " + dir / "data" +
+                          " --max-steps 3 --output-dir " + dir / "out";
+  // script(1) runs the stage on a pseudo-terminal and copies what it draws.
+  const auto on_terminal = [&](const std::string& more) {
+    return run_command("TERM=xterm script -qec \"" + job + more + "\" /dev/null", dir);
+  };
+  const auto drawn = on_terminal("");
+  ASSERT_EQ(drawn.exit_code, 0) << drawn.out;
+  EXPECT_NE(drawn.out.find("\r\033[KEpoch 1/5  ["), std::string::npos) << drawn.out;
+  EXPECT_NE(drawn.out.find("samples/s  ETA "), std::string::npos) << drawn.out;
+  EXPECT_NE(drawn.out.find("loss: "), std::string::npos) << "the log lines stay";
+  const auto turned_off = on_terminal(" --no-progress");
+  ASSERT_EQ(turned_off.exit_code, 0) << turned_off.out;
+  EXPECT_EQ(turned_off.out.find("\033[K"), std::string::npos) << turned_off.out;
+  const auto logged = run_command(job, dir);  // stdout a file, as in CI
+  ASSERT_EQ(logged.exit_code, 0) << logged.err;
+  EXPECT_EQ(logged.out.find("\033[K"), std::string::npos) << logged.out;
+  EXPECT_NE(logged.out.find("loss: "), std::string::npos);
 }
 
 TEST_P(Stages, FastPathOptionsRunOnTheCpuAndSayWhatTheyCannotDo) {
