@@ -125,6 +125,8 @@ TrainingPosition Checkpoints::load(const fs::path& path, torch::nn::Module& mode
     value = torch::pickle_load(bytes);
   } catch (const c10::Error& e) {
     throw UserError(source + ": unreadable (" + first_line(e.what_without_backtrace()) + ")");
+  } catch (const std::exception& e) {  // LibTorch's unpickler throws std::runtime_error too
+    throw UserError(source + ": unreadable (" + first_line(e.what()) + ")");
   }
   if (!value.isGenericDict()) throw UserError(source + ": not a checkpoint");
   const auto dict = value.toGenericDict();
@@ -158,6 +160,8 @@ TrainingPosition Checkpoints::load(const fs::path& path, torch::nn::Module& mode
   } catch (const c10::Error& e) {
     throw UserError(source + ": optimizer state unreadable (" +
                     first_line(e.what_without_backtrace()) + ")");
+  } catch (const std::exception& e) {
+    throw UserError(source + ": optimizer state unreadable (" + first_line(e.what()) + ")");
   }
   {
     std::lock_guard<std::mutex> lock(cpu_generator().mutex());

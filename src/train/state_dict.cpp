@@ -104,6 +104,8 @@ void load_trained_model(const std::shared_ptr<torch::nn::Module>& model, const s
                              "with torch.save(dict(model.state_dict()), path)");
     }
     throw UserError(path + ": not a PyTorch state dict file (" + first_line(what) + ")");
+  } catch (const std::exception& e) {  // LibTorch's unpickler throws std::runtime_error too
+    throw UserError(path + ": not a PyTorch state dict file (" + first_line(e.what()) + ")");
   }
   load_state_dict(*model, tensors_of(value, path), path);
 }

@@ -192,34 +192,48 @@ TEST(Training, SavedModelLoadsBackIdentically) {
   tutorial::testdata::remove_tree(dir);
 }
 
-// Found by fuzz_state_dict (scripts/sanitize.sh): a 1 KB file whose pickle
-// claims a 2 GB string made LibTorch's unpickler allocate and fill that much
-// before failing. Now the claim is checked first: a UserError, and no memory.
-TEST(Training, AModelFileClaimingMoreBytesThanItHoldsIsAUserError) {
+namespace {
+
+// A model file holding `pickle` as its data.pkl.
+void write_pickle_archive(const std::string& path, const std::string& pickle) {
+  std::vector<char> archive;
+  caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t size) {
+    archive.insert(archive.end(), static_cast<const char*>(data),
+                   static_cast<const char*>(data) + size);
+    return size;
+  });
+  writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+  writer.writeEndOfFile();
+  std::ofstream(path, std::ios::binary).write(archive.data(),
+                                              static_cast<std::streamsize>(archive.size()));
+}
+
+}  // namespace
+
+// Found by fuzz_state_dict (scripts/sanitize.sh), each a UserError now:
+// - a 1 KB file whose pickle claims a 2 GB string made LibTorch's unpickler
+//   allocate and fill that much before failing (the claim is checked first);
+// - a dict keyed by a tuple made the unpickler throw std::runtime_error, not
+//   c10::Error, which ended the program (both are caught).
+TEST(Training, ModelFilesThatUpsetLibTorchsUnpicklerAreUserErrors) {
   const auto dir = fresh_dir("claims");
   const auto path = (dir / "model.pth").string();
-  {
-    std::vector<char> archive;
-    caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t size) {
-      archive.insert(archive.end(), static_cast<const char*>(data),
-                     static_cast<const char*>(data) + size);
-      return size;
-    });
-    // PROTO 2, BINUNICODE of 0x7fffffff bytes, then 3 bytes and STOP.
-    const std::string pickle("\x80\x02X\xff\xff\xff\x7f" "abc.", 11);
-    writer.writeRecord("data.pkl", pickle.data(), pickle.size());
-    writer.writeEndOfFile();
-    std::ofstream(path, std::ios::binary).write(archive.data(),
-                                                static_cast<std::streamsize>(archive.size()));
-  }
   auto model = make_model("mlp", {1, 28, 28}, 10);
-  try {
-    load_trained_model(model.module(), path);
-    ADD_FAILURE() << "the file loaded";
-  } catch (const UserError& e) {
-    EXPECT_NE(std::string(e.what()).find("an item claims 2147483647 bytes where 4 are left"),
-              std::string::npos)
-        << e.what();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      // PROTO 2, BINUNICODE of 0x7fffffff bytes, then 3 bytes and STOP.
+      {std::string("\x80\x02X\xff\xff\xff\x7f" "abc.", 11),
+       "an item claims 2147483647 bytes where 4 are left"},
+      // PROTO 2, {(1, 2): 3}.
+      {std::string("\x80\x02}q\x00(K\x01K\x02\x86K\x03u.", 15), "Can't hash IValues"},
+  };
+  for (const auto& [pickle, phrase] : cases) {
+    write_pickle_archive(path, pickle);
+    try {
+      load_trained_model(model.module(), path);
+      ADD_FAILURE() << "the file loaded: " << phrase;
+    } catch (const UserError& e) {
+      EXPECT_NE(std::string(e.what()).find(phrase), std::string::npos) << e.what();
+    }
   }
   // A real model.pth passes the check.
   auto sgd = make_sgd(model->parameters(), TrainConfig{});
