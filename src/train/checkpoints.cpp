@@ -8,12 +8,14 @@
 #include "train/torch_save.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/cuda.h>
 #include <torch/serialize.h>
 
 #include <algorithm>
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 
 namespace tutorial {
@@ -48,6 +50,14 @@ torch::Tensor bytes_tensor(const std::string& bytes) {
 at::Generator& cpu_generator() {
   static at::Generator generator = at::detail::getDefaultCPUGenerator();
   return generator;
+}
+
+// The current GPU's generator, where this LibTorch and machine have CUDA.
+// No training step draws from it (augmentation draws on the CPU, from the
+// step), but a user's own code might.
+std::optional<at::Generator> cuda_generator() {
+  if (!torch::cuda::is_available()) return std::nullopt;
+  return at::globalContext().defaultGenerator(c10::Device(c10::kCUDA));
 }
 
 }  // namespace
@@ -103,6 +113,10 @@ std::string Checkpoints::save(const torch::nn::Module& model,
   checkpoint.insert("model", state_dict_of(model));
   checkpoint.insert("optimizer", bytes_tensor(optimizer_bytes.str()));
   checkpoint.insert("cpu_rng_state", rng_state);
+  if (auto cuda = cuda_generator()) {
+    std::lock_guard<std::mutex> lock(cuda->mutex());
+    checkpoint.insert("cuda_rng_state", cuda->get_state());
+  }
 
   char name[32];
   std::snprintf(name, sizeof name, "step-%09lld.pt", static_cast<long long>(position.step));
@@ -122,7 +136,7 @@ TrainingPosition Checkpoints::load(const fs::path& path, torch::nn::Module& mode
   check_pickle_lengths(bytes, source);
   c10::IValue value;
   try {
-    value = torch::pickle_load(bytes);
+    value = pickle_load_checked(bytes);
   } catch (const c10::Error& e) {
     throw UserError(source + ": unreadable (" + first_line(e.what_without_backtrace()) + ")");
   } catch (const std::exception& e) {  // LibTorch's unpickler throws std::runtime_error too
@@ -166,6 +180,10 @@ TrainingPosition Checkpoints::load(const fs::path& path, torch::nn::Module& mode
   {
     std::lock_guard<std::mutex> lock(cpu_generator().mutex());
     cpu_generator().set_state(field("cpu_rng_state").toTensor());
+  }
+  if (auto cuda = cuda_generator(); cuda && dict.contains("cuda_rng_state")) {
+    std::lock_guard<std::mutex> lock(cuda->mutex());
+    cuda->set_state(dict.at("cuda_rng_state").toTensor());
   }
   return {position[0].item<int64_t>(), position[1].item<int64_t>(), position[2].item<int64_t>()};
 }

@@ -1,5 +1,6 @@
 // Checkpoints a run resumes from exactly: model, optimizer state, the
-// position in training (epoch, batch, step) and the CPU random generator.
+// position in training (epoch, batch, step) and the CPU random generator
+// (and the CUDA one, where there is a GPU).
 // Everything else a step depends on is a function of that position: the
 // sampler's order (seed + epoch), the learning rate (step) and the
 // augmentation's random draws (seed, rank and step; train/engine.h). So a run

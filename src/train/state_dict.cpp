@@ -94,7 +94,7 @@ void load_trained_model(const std::shared_ptr<torch::nn::Module>& model, const s
   check_pickle_lengths(bytes, path);
   c10::IValue value;
   try {
-    value = torch::pickle_load(bytes);
+    value = pickle_load_checked(bytes);
   } catch (const c10::Error& e) {
     const std::string what = e.what_without_backtrace();
     if (what.find("got None") != std::string::npos) {

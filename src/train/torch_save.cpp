@@ -4,6 +4,7 @@
 
 #include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/serialization/export.h>
+#include <torch/csrc/jit/serialization/import_read.h>
 #include <torch/csrc/jit/serialization/pickler.h>
 
 #include <cstring>
@@ -118,6 +119,15 @@ void check_pickle_lengths(const std::vector<char>& file, const std::string& sour
     }
     if (argument > 0) at += static_cast<size_t>(argument);
   }
+}
+
+c10::IValue pickle_load_checked(const std::vector<char>& file) {
+  std::istringstream stream(std::string(file.data(), file.size()));
+  caffe2::serialize::PyTorchStreamReader reader(&stream);  // reads fail, not overrun
+  return torch::jit::readArchiveAndTensors("data", /*pickle_prefix=*/"", /*tensor_prefix=*/"",
+                                           /*type_resolver=*/c10::nullopt,
+                                           /*obj_loader=*/c10::nullopt, /*device=*/c10::nullopt,
+                                           reader);
 }
 
 }  // namespace tutorial

@@ -23,4 +23,10 @@ std::vector<char> torch_save_bytes(const c10::IValue& value);
 // opcodes this scan does not know, is left to pickle_load to judge.
 void check_pickle_lengths(const std::vector<char>& file, const std::string& source);
 
+// torch::pickle_load, reading the archive through a bounds-checked stream:
+// LibTorch 1.13's pickle_load reads a damaged zip directory's offsets past
+// the end of its buffer (found by fuzzing, under AddressSanitizer). Throws
+// c10::Error or std::runtime_error for a file it cannot read.
+c10::IValue pickle_load_checked(const std::vector<char>& file);
+
 }  // namespace tutorial

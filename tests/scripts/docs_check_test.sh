@@ -50,4 +50,5 @@ set -e
 [[ $status == 1 ]] || { echo "docs_check_test: --run gave status $status, not 1" >&2; exit 1; }
 expect "README.md: \`false\` failed (1)" "$report"
 expect "2 commands run, 2 marked; 1 problems" "$report"
+[[ ! -e $work/ran.txt ]] || { echo "docs_check_test: ran.txt, made by a command, was left behind" >&2; exit 1; }
 echo "docs_check_test: ok"

@@ -12,6 +12,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 
 using namespace tutorial;
 using tutorial::testdata::TempDir;
@@ -131,4 +132,20 @@ TEST(Checkpoints, ResumeNoneAndAnEmptyFolderStartAtTheBeginning) {
   EXPECT_EQ(checkpoints.resume("auto", *model.module(), sgd).step, 0);
   checkpoints.save(*model.module(), sgd, {1, 2, 3});
   EXPECT_EQ(checkpoints.resume("none", *model.module(), sgd).step, 0);
+}
+
+TEST(Checkpoints, ResumingRestoresTheRandomGeneratorsCpuAndCuda) {
+  TempDir dir;
+  auto model = make_model("mlp", {1, 28, 28}, 10);
+  auto sgd = make_sgd(model->parameters(), TrainConfig{});
+  Checkpoints checkpoints(dir / "out", 2, resume_fingerprint(TrainConfig{}, 1));
+  const bool gpu = torch::cuda::is_available();
+  const auto path = checkpoints.save(*model.module(), sgd, {0, 1, 1});
+  const auto cpu_draw = torch::rand({4});
+  const auto cuda_draw = gpu ? torch::rand({4}, torch::kCUDA).cpu() : torch::Tensor();
+  torch::rand({100});  // the generators move on
+  if (gpu) torch::rand({100}, torch::kCUDA);
+  checkpoints.resume(path, *model.module(), sgd);
+  EXPECT_TRUE(torch::equal(torch::rand({4}), cpu_draw));
+  if (gpu) EXPECT_TRUE(torch::equal(torch::rand({4}, torch::kCUDA).cpu(), cuda_draw));
 }
