@@ -11,8 +11,8 @@
        <!-- file A -->    and  <!-- end -->     a whole source file;
        <!-- output TITLE -->  and  <!-- end --> RUN.md's console block of
                                                 the section "## TITLE", shortened.
-3. Every command in a ```sh block either runs (--run: from a scratch folder
-   whose entries link to the repository's, so outputs land there) or carries a
+3. Every command in a ```sh block either runs (--run: from the repository's
+   root; what it creates there is removed after) or carries a
    mark, in a comment on its line or in the comment lines above it in the
    same paragraph of the block (no blank line between):
        needs a GPU | needs a cluster | needs Slurm | needs several machines
@@ -27,7 +27,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MARK = re.compile(r"needs (a GPU|a cluster|Slurm|several machines)|CI runs it|tested by ([\w./:-]+)",
@@ -149,16 +148,16 @@ def tests_mention(name):
 
 
 def run_command(command, problems, file):
-    scratch = tempfile.mkdtemp(prefix="docs_check_")
+    """Runs `command` from the repository's root (as a reader would; CMake
+    insists on its source folder), then removes what it created at the top
+    (output/, charts/, ...); what was there before stays."""
+    before = set(os.listdir(ROOT))
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")}
+    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    print(f"docs_check.py: running {command}", flush=True)
     try:
-        for entry in os.listdir(ROOT):
-            if entry not in (".git",):
-                os.symlink(os.path.join(ROOT, entry), os.path.join(scratch, entry))
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")}
-        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-        print(f"docs_check.py: running {command}", flush=True)
-        result = subprocess.run(["bash", "-c", command], cwd=scratch, env=env, timeout=900,
+        result = subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, timeout=900,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if result.returncode != 0:
             last = (result.stdout.strip().splitlines() or [""])[-1]
@@ -166,7 +165,9 @@ def run_command(command, problems, file):
     except subprocess.TimeoutExpired:
         problems.append(f"{relative(file)}: `{command}` ran over 900 s")
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        for entry in set(os.listdir(ROOT)) - before:
+            path = os.path.join(ROOT, entry)
+            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
 
 
 def main():
