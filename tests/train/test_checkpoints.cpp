@@ -147,5 +147,7 @@ TEST(Checkpoints, ResumingRestoresTheRandomGeneratorsCpuAndCuda) {
   if (gpu) torch::rand({100}, torch::kCUDA);
   checkpoints.resume(path, *model.module(), sgd);
   EXPECT_TRUE(torch::equal(torch::rand({4}), cpu_draw));
-  if (gpu) EXPECT_TRUE(torch::equal(torch::rand({4}, torch::kCUDA).cpu(), cuda_draw));
+  if (gpu) {
+    EXPECT_TRUE(torch::equal(torch::rand({4}, torch::kCUDA).cpu(), cuda_draw));
+  }
 }
