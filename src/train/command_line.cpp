@@ -130,7 +130,7 @@ std::optional<TrainConfig> parse_command_line(int argc, const char* const argv[]
     ("batch-size", "samples per step", cxxopts::value<std::string>()->default_value(std::to_string(d.batch_size)))
     ("lr", "learning rate", cxxopts::value<std::string>()->default_value("1e-3"))
     ("momentum", "SGD momentum", cxxopts::value<std::string>()->default_value("0"))
-    ("nesterov", "Nesterov momentum", cxxopts::value<bool>()->default_value("false"))
+    ("nesterov", "Nesterov momentum (default: off)", cxxopts::value<bool>()->default_value("false"))
     ("weight-decay", "L2 weight decay", cxxopts::value<std::string>()->default_value("0"))
     ("schedule", "constant | step (/10 at 50% and 75%) | cosine", cxxopts::value<std::string>()->default_value(d.schedule))
     ("seed", "random seed (model init, shuffling, augmentation)", cxxopts::value<std::string>()->default_value(std::to_string(d.seed)))
@@ -140,10 +140,10 @@ std::optional<TrainConfig> parse_command_line(int argc, const char* const argv[]
     ("threads", "CPU threads for tensor math (0: OMP_NUM_THREADS, else the cores per rank)", cxxopts::value<std::string>()->default_value("0"))
     ("prefetch", "batches prepared ahead in the background (0: none)", cxxopts::value<std::string>()->default_value(std::to_string(d.prefetch)));
   options.add_options("Fast path")
-    ("amp", "bf16 autocast for the forward pass (mixed precision)", cxxopts::value<bool>()->default_value("false"))
-    ("channels-last", "NHWC memory layout for convolutions", cxxopts::value<bool>()->default_value("false"))
-    ("data-on-device", "hold the whole dataset on the GPU, augment it there", cxxopts::value<bool>()->default_value("false"))
-    ("cuda-graph", "capture one training step as a CUDA graph and replay it", cxxopts::value<bool>()->default_value("false"));
+    ("amp", "bf16 autocast for the forward pass (mixed precision) (default: off)", cxxopts::value<bool>()->default_value("false"))
+    ("channels-last", "NHWC memory layout for convolutions (default: off)", cxxopts::value<bool>()->default_value("false"))
+    ("data-on-device", "hold the whole dataset on the GPU, augment it there (default: off)", cxxopts::value<bool>()->default_value("false"))
+    ("cuda-graph", "capture one training step as a CUDA graph and replay it (default: off)", cxxopts::value<bool>()->default_value("false"));
   if (features.device_list) {
     options.add_options("Device")
       ("devices", "GPU indices for DataParallel, e.g. 0,1 (default: all visible)", cxxopts::value<std::string>());
@@ -164,7 +164,7 @@ std::optional<TrainConfig> parse_command_line(int argc, const char* const argv[]
   options.add_options("Output")
     ("output-dir", "folder for model.pth, optimizer.pth and metrics.jsonl", cxxopts::value<std::string>()->default_value(d.output_dir))
     ("log-interval", "batches between loss lines", cxxopts::value<std::string>()->default_value(std::to_string(d.log_interval)))
-    ("no-progress", "no progress bar (there is none anyway where stdout is no terminal)")
+    ("no-progress", "no progress bar (there is none anyway where stdout is no terminal) (default: off)")
     ("checkpoint-every", "steps between checkpoints in output-dir/checkpoints (0: each epoch's end only)", cxxopts::value<std::string>()->default_value("0"))
     ("keep-checkpoints", "how many of the newest checkpoints to keep", cxxopts::value<std::string>()->default_value(std::to_string(d.keep_checkpoints)))
     ("resume", "none | auto (the newest checkpoint in output-dir) | PATH of a checkpoint", cxxopts::value<std::string>()->default_value(d.resume))

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 using namespace tutorial::testdata;
@@ -50,6 +51,23 @@ TEST_P(Stages, HelpListsTheOptions) {
                              "--amp", "--channels-last", "--data-on-device", "--cuda-graph",
                              "--no-progress"}) {
     EXPECT_NE(r.out.find(option), std::string::npos) << option;
+  }
+  // Every option states its default, the switches too. An option's text
+  // starts on a line "  [-x, ]--name ..." and may wrap onto deeper lines.
+  const std::regex option_start(R"(^\s{1,8}(-\w, )?--([\w-]+))");
+  std::vector<std::pair<std::string, std::string>> options;  // name, text
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch match;
+    if (std::regex_search(line, match, option_start)) {
+      options.push_back({match[2], line});
+    } else if (!options.empty() && line.rfind("          ", 0) == 0) {
+      options.back().second += line;
+    }
+  }
+  EXPECT_GT(options.size(), 25u);
+  for (const auto& [name, text] : options) {
+    if (name != "help") EXPECT_NE(text.find("(default: "), std::string::npos) << text;
   }
 }
 
