@@ -67,7 +67,9 @@ TEST_P(Stages, HelpListsTheOptions) {
   }
   EXPECT_GT(options.size(), 25u);
   for (const auto& [name, text] : options) {
-    if (name != "help") EXPECT_NE(text.find("(default: "), std::string::npos) << text;
+    if (name != "help") {
+      EXPECT_NE(text.find("(default: "), std::string::npos) << text;
+    }
   }
 }
 
