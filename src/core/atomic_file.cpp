@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 
 namespace tutorial {
 namespace {
@@ -49,12 +48,6 @@ void write_file_atomically(const fs::path& path, const std::vector<char>& bytes)
     out.close();
     if (!out) cannot_write(temporary, std::strerror(errno));
   });
-}
-
-std::vector<char> read_whole_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(path.string() + ": cannot read (" + std::strerror(errno) + ")");
-  return std::vector<char>(std::istreambuf_iterator<char>(in), {});
 }
 
 }  // namespace tutorial

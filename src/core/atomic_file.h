@@ -17,7 +17,4 @@ void replace_file_atomically(const std::filesystem::path& path,
 
 void write_file_atomically(const std::filesystem::path& path, const std::vector<char>& bytes);
 
-// A whole file's bytes; a UserError naming it if it cannot be read.
-std::vector<char> read_whole_file(const std::filesystem::path& path);
-
 }  // namespace tutorial

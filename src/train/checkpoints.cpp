@@ -132,16 +132,7 @@ std::string Checkpoints::save(const torch::nn::Module& model,
 TrainingPosition Checkpoints::load(const fs::path& path, torch::nn::Module& model,
                                    torch::optim::Optimizer& optimizer) {
   const std::string source = path.string();
-  const std::vector<char> bytes = read_whole_file(path);
-  check_pickle_lengths(bytes, source);
-  c10::IValue value;
-  try {
-    value = pickle_load_checked(bytes);
-  } catch (const c10::Error& e) {
-    throw UserError(source + ": unreadable (" + first_line(e.what_without_backtrace()) + ")");
-  } catch (const std::exception& e) {  // LibTorch's unpickler throws std::runtime_error too
-    throw UserError(source + ": unreadable (" + first_line(e.what()) + ")");
-  }
+  const c10::IValue value = read_torch_file(source, "unreadable");
   if (!value.isGenericDict()) throw UserError(source + ": not a checkpoint");
   const auto dict = value.toGenericDict();
   auto field = [&](const std::string& key) {

@@ -90,22 +90,17 @@ std::string save_trained_model(const std::shared_ptr<torch::nn::Module>& model,
 
 void load_trained_model(const std::shared_ptr<torch::nn::Module>& model, const std::string& path) {
   if (!fs::exists(path)) throw UserError(path + ": no such file");
-  const std::vector<char> bytes = read_whole_file(path);
-  check_pickle_lengths(bytes, path);
   c10::IValue value;
   try {
-    value = pickle_load_checked(bytes);
-  } catch (const c10::Error& e) {
-    const std::string what = e.what_without_backtrace();
-    if (what.find("got None") != std::string::npos) {
+    value = read_torch_file(path, "not a PyTorch state dict file");
+  } catch (const UserError& e) {
+    if (std::string(e.what()).find("got None") != std::string::npos) {
       // LibTorch's unpickler reads a collections.OrderedDict, what
       // model.state_dict() is in Python, as None.
       throw UserError(path + ": a Python OrderedDict, which LibTorch cannot read; save it "
                              "with torch.save(dict(model.state_dict()), path)");
     }
-    throw UserError(path + ": not a PyTorch state dict file (" + first_line(what) + ")");
-  } catch (const std::exception& e) {  // LibTorch's unpickler throws std::runtime_error too
-    throw UserError(path + ": not a PyTorch state dict file (" + first_line(e.what()) + ")");
+    throw;
   }
   load_state_dict(*model, tensors_of(value, path), path);
 }

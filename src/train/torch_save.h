@@ -4,6 +4,7 @@
 
 #include <ATen/core/ivalue.h>
 
+#include <string>
 #include <vector>
 
 namespace tutorial {
@@ -15,18 +16,12 @@ namespace tutorial {
 // since torch 2.6. torch::pickle_load reads these files as well.
 std::vector<char> torch_save_bytes(const c10::IValue& value);
 
-// Guards LibTorch's unpickler (torch::pickle_load), which allocates and fills
-// whatever length a string or bytes item in data.pkl claims before finding
-// that the data is not there: a 1 KB file claiming 4 GB made it use 4.4 GB
-// (found by fuzzing). Throws UserError naming `source` if an item claims more
-// bytes than data.pkl holds. A file that is no zip archive, or a pickle with
-// opcodes this scan does not know, is left to pickle_load to judge.
-void check_pickle_lengths(const std::vector<char>& file, const std::string& source);
-
-// torch::pickle_load, reading the archive through a bounds-checked stream:
-// LibTorch 1.13's pickle_load reads a damaged zip directory's offsets past
-// the end of its buffer (found by fuzzing, under AddressSanitizer). Throws
-// c10::Error or std::runtime_error for a file it cannot read.
-c10::IValue pickle_load_checked(const std::vector<char>& file);
+// Reads a file that torch.save or torch_save_bytes wrote, as
+// torch::pickle_load does, but guarded against what fuzzing found it doing
+// with damaged files: reading past its buffer, filling gigabytes a tiny file
+// claims, throwing std::runtime_error. Every failure is a one-line UserError:
+// "PATH: cannot read (...)", "PATH: damaged: an item claims N bytes where M
+// are left", or "PATH: FAILURE (LibTorch's first line)".
+c10::IValue read_torch_file(const std::string& path, const std::string& failure);
 
 }  // namespace tutorial
