@@ -10,6 +10,7 @@
 #include "train/checkpoints.h"
 #include "train/state_dict.h"
 #include "train/optimizer.h"
+#include "user_error_assertions.h"
 
 #include <gtest/gtest.h>
 
@@ -18,6 +19,7 @@
 
 using namespace tutorial;
 using tutorial::testdata::TempDir;
+using tutorial::testdata::throws_user_error;
 
 namespace {
 
@@ -130,13 +132,8 @@ TEST(InteropErrors, PythonsOrderedDictAnotherModelAndOtherFilesAreNamed) {
   }
   const auto resnet = dir / "resnet.pth";
   ASSERT_EQ(run_peer("save", "resnet20", resnet).status, 0);
-  try {
-    load_trained_model(mlp.module(), resnet);
-    ADD_FAILURE() << "a ResNet's state dict loaded into the MLP";
-  } catch (const UserError& e) {
-    EXPECT_NE(std::string(e.what()).find("lacks linear_relu_stack.0.weight"), std::string::npos)
-        << e.what();
-  }
+  EXPECT_TRUE(throws_user_error([&] { load_trained_model(mlp.module(), resnet); },
+                                {resnet, "lacks linear_relu_stack.0.weight"}));
   tutorial::testdata::write_bytes(dir.path() / "text.pth", {'n', 'o', 't'});
   EXPECT_THROW(load_trained_model(mlp.module(), dir / "text.pth"), UserError);
 }

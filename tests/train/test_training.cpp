@@ -5,6 +5,7 @@
 #include "pipeline/batch_loader.h"
 #include "python_peer.h"
 #include "test_files.h"
+#include "user_error_assertions.h"
 #include "train/state_dict.h"
 #include "train/engine.h"
 #include "train/metrics_file.h"
@@ -19,6 +20,7 @@
 #include <fstream>
 
 using namespace tutorial;
+using tutorial::testdata::throws_user_error;
 
 namespace {
 
@@ -229,12 +231,8 @@ TEST(Training, ModelFilesThatUpsetLibTorchsUnpicklerAreUserErrors) {
   };
   for (const auto& [pickle, phrase] : cases) {
     write_pickle_archive(path, pickle);
-    try {
-      load_trained_model(model.module(), path);
-      ADD_FAILURE() << "the file loaded: " << phrase;
-    } catch (const UserError& e) {
-      EXPECT_NE(std::string(e.what()).find(phrase), std::string::npos) << e.what();
-    }
+    EXPECT_TRUE(throws_user_error([&] { load_trained_model(model.module(), path); },
+                                  {path, phrase}));
   }
   // A real model.pth passes the check.
   auto sgd = make_sgd(model->parameters(), TrainConfig{});
@@ -251,8 +249,8 @@ TEST(Training, EveryStateDictFileTheFuzzerFoundIsAUserError) {
   int files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(kStateDictRegressions)) {
     ++files;
-    EXPECT_THROW(load_trained_model(model.module(), entry.path().string()), UserError)
-        << entry.path();
+    const std::string path = entry.path().string();
+    EXPECT_TRUE(throws_user_error([&] { load_trained_model(model.module(), path); }, {path}));
   }
   EXPECT_GE(files, 4);
 }
@@ -274,12 +272,7 @@ TEST(Training, AModelFileWithADamagedZipDirectoryIsAUserError) {
   ASSERT_NE(directory, std::string::npos);
   bytes[directory + 1] = 'Z';
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-  try {
-    load_trained_model(model.module(), path);
-    ADD_FAILURE() << "a damaged zip loaded";
-  } catch (const UserError& e) {
-    EXPECT_NE(std::string(e.what()).find("not a PyTorch state dict file"), std::string::npos)
-        << e.what();
-  }
+  EXPECT_TRUE(throws_user_error([&] { load_trained_model(model.module(), path); },
+                                {path, "not a PyTorch state dict file"}));
   tutorial::testdata::remove_tree(dir);
 }
