@@ -23,7 +23,7 @@ Checkpointing::Checkpointing(const TrainConfig& config, int64_t world_size,
 TrainingPosition Checkpointing::start(Trainer& trainer) {
   const TrainingPosition position = checkpoints_.resume(config_.resume, model_, optimizer_);
   trainer.set_step(position.step);
-  last_saved_step_ = position.step;  // nothing new to save before the first step
+  last_saved_position_ = position;  // nothing new to save before the first step
   install_stop_signal_handlers();
   trainer.set_step_hook([this](const TrainingPosition& at) {
     if (config_.checkpoint_every > 0 && at.step % config_.checkpoint_every == 0) save(at);
@@ -36,16 +36,19 @@ TrainingPosition Checkpointing::start(Trainer& trainer) {
 }
 
 void Checkpointing::save(const TrainingPosition& position) {
-  if (position.step == last_saved_step_) return;
+  const TrainingPosition& last = last_saved_position_;
+  if (position.epoch == last.epoch && position.batch == last.batch && position.step == last.step) {
+    return;
+  }
   if (ranks_.writes) last_saved_ = checkpoints_.save(model_, optimizer_, position);
-  last_saved_step_ = position.step;
+  last_saved_position_ = position;
   ranks_.barrier();  // no rank runs ahead of a checkpoint it may have to resume from
 }
 
 int Checkpointing::stopped() const {
   const int signal = stop_signal_received();
   out() << "Stopped by " << (signal ? strsignal(signal) : "another rank's signal") << " at step "
-        << last_saved_step_ << "; checkpoint " << last_saved_
+        << last_saved_position_.step << "; checkpoint " << last_saved_
         << " saved. Run again with --resume auto to continue." << std::endl;
   return kStoppedExitStatus;
 }

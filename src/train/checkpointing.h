@@ -42,7 +42,10 @@ class Checkpointing {
   torch::optim::Optimizer& optimizer_;
   RankAgreement ranks_;
   Checkpoints checkpoints_;
-  int64_t last_saved_step_ = -1;
+  // The newest checkpoint's position. A step that ends an epoch is saved
+  // twice where both apply: after its batch (the epoch's evaluation still to
+  // come) and after the evaluation (at the next epoch).
+  TrainingPosition last_saved_position_{-1, -1, -1};
   std::string last_saved_;
 };
 

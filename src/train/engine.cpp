@@ -130,7 +130,7 @@ TrainEpochResult Trainer::train_epoch(BatchLoader& loader) {
         std::min((batch_index + 1) * loader.options().batch_size * options_.world_size,
                  dataset_size),
         [&] { return loss.item<double>(); });
-    if (step_hook_ && step_hook_(position(loader))) {
+    if (step_hook_ && step_hook_({loader.epoch(), loader.position(), step_})) {
       result.stopped = true;
       break;
     }

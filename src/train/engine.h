@@ -38,8 +38,10 @@ struct TrainerOptions {
 // augmentation draws from seed + rank) and the ranks training together.
 TrainerOptions trainer_options(const TrainConfig& config, int64_t rank = 0, int64_t world_size = 1);
 
-// Called after every training step with where training then stands; true
-// asks train_epoch to stop there (a preemption signal, say).
+// Called after every training step with where training then stands: the
+// epoch, its next batch (its batch count after the last one: the epoch's
+// evaluation is still to come) and the step; true asks train_epoch to stop
+// there (a preemption signal, say).
 using StepHook = std::function<bool(const TrainingPosition& after)>;
 
 struct TrainEpochResult {
@@ -80,8 +82,9 @@ class Trainer {
   // A resumed run continues counting (and scheduling) from its checkpoint's step.
   void set_step(int64_t step) { step_ = step; }
   void set_step_hook(StepHook hook) { step_hook_ = std::move(hook); }
-  // Where training stands with `loader`: its epoch and next batch (the next
-  // epoch's start after its last batch) and this trainer's step.
+  // Where training stands with `loader` once its epoch was evaluated and
+  // recorded: its epoch and next batch (the next epoch's start after its
+  // last batch) and this trainer's step.
   TrainingPosition position(const BatchLoader& loader) const;
   double current_lr() const { return schedule_.lr_at(step_); }
   bool reached_max_steps() const { return options_.max_steps > 0 && step_ >= options_.max_steps; }
