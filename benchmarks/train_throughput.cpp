@@ -18,9 +18,11 @@
 #include "train/optimizer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/record_function.h>
 #include <cxxopts.hpp>
 #include <torch/cuda.h>
 
+#include <atomic>
 #include <chrono>
 #include <iostream>
 
@@ -43,6 +45,20 @@ ImageDataset synthetic_cifar(int64_t batches, int64_t batch_size) {
   return dataset;
 }
 
+// --count-ops: ATen operators called from outside any other operator (by the
+// engine, autograd's backward nodes and the optimizer), the calls that each
+// cost the host a dispatch and, on a GPU, usually a kernel launch. A
+// launch-bound step is as fast as this count is small.
+std::atomic<int64_t> outermost_ops{0};
+thread_local int operator_depth = 0;
+
+std::unique_ptr<at::ObserverContext> enter_operator(const at::RecordFunction&) {
+  if (operator_depth++ == 0) ++outermost_ops;
+  return nullptr;
+}
+
+void leave_operator(const at::RecordFunction&, at::ObserverContext*) { --operator_depth; }
+
 }  // namespace
 
 int main(int argc, char* argv[]) {
@@ -62,6 +78,7 @@ int main(int argc, char* argv[]) {
       ("data-on-device", "dataset held on the device", cxxopts::value<bool>()->default_value("false"))
       ("cuda-graph", "replay a captured step", cxxopts::value<bool>()->default_value("false"))
       ("pipeline-only", "time the data pipeline alone (batches/s)", cxxopts::value<bool>()->default_value("false"))
+      ("count-ops", "also count outermost ATen operators per timed step (slows the run)", cxxopts::value<bool>()->default_value("false"))
       ("h,help", "print this help");
     // clang-format on
     cxxopts::ParseResult args;
@@ -94,12 +111,18 @@ int main(int argc, char* argv[]) {
     BatchTransform transform{/*augment=*/true, 4, {0.49, 0.48, 0.45}, {0.25, 0.24, 0.26}};
     const std::string what = args["pipeline-only"].as<bool>() ? "pipeline" : "training";
 
+    const bool count_ops = args["count-ops"].as<bool>();
+    if (count_ops) {
+      at::addGlobalCallback(at::RecordFunctionCallback(enter_operator, leave_operator)
+                                .scopes({at::RecordScope::FUNCTION}));
+    }
     double seconds = 0;
     bool graphed = false;
     if (what == "pipeline") {
       auto generator = at::make_generator<at::CPUGeneratorImpl>(0);
       for (int64_t epoch = 0; epoch < 2; ++epoch) {  // the first is warm-up
         synchronize(device);
+        outermost_ops = 0;  // the timed epoch's alone
         const auto start = std::chrono::steady_clock::now();
         loader.start_epoch(epoch);
         torch::Tensor checksum = torch::zeros({}, torch::TensorOptions().device(device));
@@ -121,22 +144,26 @@ int main(int argc, char* argv[]) {
                       optimizer, LrSchedule("constant", config.lr, 2 * steps), transform,
                       transform, TrainerOptions{steps + 1, 0, 0, fast_path});
       for (int64_t epoch = 0; epoch < 2; ++epoch) {  // the first is warm-up (and capture)
+        outermost_ops = 0;
         loader.start_epoch(epoch);
         seconds = trainer.train_epoch(loader).seconds;  // ends with a device sync (.item())
       }
       graphed = trainer.graphed_step() && trainer.graphed_step()->replays() > 0;
     }
     const double per_second = (what == "pipeline" ? steps : steps * batch_size) / seconds;
+    const std::string ops_per_step =
+        count_ops ? strprintf(", \"ops_per_step\": %.1f", static_cast<double>(outermost_ops) / steps) : "";
     std::cout << strprintf(
                      "{\"program\": \"C++\", \"libtorch\": \"%s\", \"what\": \"%s\", \"model\": \"%s\", \"batch_size\": %lld, "
                      "\"steps\": %lld, \"device\": \"%s\", \"amp\": %s, \"channels_last\": %s, "
-                     "\"data_on_device\": %s, \"cuda_graph\": %s, \"seconds\": %.4f, \"%s\": %.2f}",
+                     "\"data_on_device\": %s, \"cuda_graph\": %s, \"seconds\": %.4f, \"%s\": %.2f%s}",
                      TUTORIAL_TORCH_VERSION_STRING, what.c_str(), args["model"].as<std::string>().c_str(),
                      static_cast<long long>(batch_size), static_cast<long long>(steps),
                      device.str().c_str(), fast_path.amp ? "true" : "false",
                      fast_path.channels_last ? "true" : "false",
                      fast_path.data_on_device ? "true" : "false", graphed ? "true" : "false",
-                     seconds, what == "pipeline" ? "batches_per_s" : "images_per_s", per_second)
+                     seconds, what == "pipeline" ? "batches_per_s" : "images_per_s", per_second,
+                     ops_per_step.c_str())
               << std::endl;
     return 0;
   });

@@ -9,6 +9,7 @@ SGD with momentum; one epoch of warm-up, one timed. Prints one JSON line.
     python3 benchmarks/train_throughput.py --device cuda --amp --channels-last --compile
 """
 import argparse
+import contextlib
 import json
 import time
 
@@ -72,6 +73,19 @@ def augment(images_uint8, mean, std, generator):
     return (x - mean) / std
 
 
+def outermost_aten_ops(events):
+    """ATen operators not called from inside another one (as --count-ops in C++)."""
+    count = 0
+    for event in events:
+        if not event.name.startswith("aten::"):
+            continue
+        parent = event.cpu_parent
+        while parent is not None and not parent.name.startswith("aten::"):
+            parent = parent.cpu_parent
+        count += parent is None
+    return count
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=128)
@@ -83,6 +97,8 @@ def main():
     parser.add_argument("--data-on-device", action="store_true")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model (2.x)")
     parser.add_argument("--pipeline-only", action="store_true")
+    parser.add_argument("--count-ops", action="store_true",
+                        help="also count outermost ATen operators per timed step (slows the run)")
     args = parser.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -116,46 +132,61 @@ def main():
         if device.type == "cuda":
             torch.cuda.synchronize(device)
 
+    ops = []  # --count-ops: the timed epoch's count
+
+    @contextlib.contextmanager
+    def profiled(epoch):
+        if not args.count_ops or epoch == 0:
+            yield
+            return
+        with torch.autograd.profiler.profile() as profile:
+            yield
+        ops.append(outermost_aten_ops(profile.function_events))
+
     what = "pipeline" if args.pipeline_only else "training"
     if args.pipeline_only:
-        for _ in range(2):  # the first is warm-up
+        for epoch in range(2):  # the first is warm-up
             sync()
-            start = time.perf_counter()
-            total = torch.zeros((), device=device)
-            for x, _ in batches():
-                total += augment(x, mean, std, generator).sum()
-            sync()
-            seconds = time.perf_counter() - start
+            with profiled(epoch):
+                start = time.perf_counter()
+                total = torch.zeros((), device=device)
+                for x, _ in batches():
+                    total += augment(x, mean, std, generator).sum()
+                sync()
+                seconds = time.perf_counter() - start
     else:
         model = ResNetCifar().to(device)
         if args.channels_last:
             model = model.to(memory_format=torch.channels_last)
         step_model = torch.compile(model) if args.compile else model
         optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
-        for _ in range(2):  # the first is warm-up (and compilation)
+        for epoch in range(2):  # the first is warm-up (and compilation)
             model.train()
             sync()
-            start = time.perf_counter()
-            loss_sum = torch.zeros((), device=device)
-            for x, y in batches():
-                x = augment(x, mean, std, generator)
-                if args.channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.amp):
-                    loss = F.cross_entropy(step_model(x).float(), y)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                loss_sum += loss.detach()
-            loss_sum.item()
-            seconds = time.perf_counter() - start
+            with profiled(epoch):
+                start = time.perf_counter()
+                loss_sum = torch.zeros((), device=device)
+                for x, y in batches():
+                    x = augment(x, mean, std, generator)
+                    if args.channels_last:
+                        x = x.contiguous(memory_format=torch.channels_last)
+                    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.amp):
+                        loss = F.cross_entropy(step_model(x).float(), y)
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+                    loss_sum += loss.detach()
+                loss_sum.item()
+                seconds = time.perf_counter() - start
     per_second = args.steps / seconds if args.pipeline_only else n / seconds
+    counted = {"ops_per_step": round(ops[0] / args.steps, 1)} if ops else {}
     print(json.dumps({
         "program": "Python", "what": what, "model": "resnet20", "batch_size": args.batch_size,
         "steps": args.steps, "device": str(device), "amp": args.amp,
         "channels_last": args.channels_last, "data_on_device": args.data_on_device,
         "compile": args.compile, "torch": torch.__version__, "seconds": round(seconds, 4),
-        ("batches_per_s" if args.pipeline_only else "images_per_s"): round(per_second, 2)}))
+        ("batches_per_s" if args.pipeline_only else "images_per_s"): round(per_second, 2),
+        **counted}))
 
 
 if __name__ == "__main__":

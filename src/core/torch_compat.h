@@ -65,6 +65,24 @@ inline at::ScalarType autocast_dtype(c10::DeviceType type) {
 }  // namespace tutorial::compat
 #endif
 
+// An optimizer's per-parameter state is keyed by the parameter's
+// TensorImpl: as a string of its address in 1.13, as the address since 2.0.
+#ifdef TUTORIAL_COMPAT_OPTIMIZER_STATE
+#include <c10/util/string_utils.h>
+#include <torch/types.h>
+namespace tutorial::compat {
+#if TUTORIAL_TORCH_AT_LEAST(2, 0)
+inline void* optimizer_state_key(const at::Tensor& parameter) {
+  return parameter.unsafeGetTensorImpl();
+}
+#else
+inline std::string optimizer_state_key(const at::Tensor& parameter) {
+  return c10::guts::to_string(parameter.unsafeGetTensorImpl());
+}
+#endif
+}  // namespace tutorial::compat
+#endif
+
 // CUDA graph capture: "thread local" mode (only the capturing thread is barred
 // from unsafe CUDA calls, so a data loader thread may keep copying batches)
 // can be chosen since 2.1; 1.13 always captures in global mode.

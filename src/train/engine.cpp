@@ -3,6 +3,7 @@
 #include "core/console.h"
 #include "core/device.h"
 #include "train/fast_path.h"
+#include "train/optimizer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/functional/loss.h>
@@ -24,17 +25,6 @@ uint64_t step_seed(uint64_t seed, int64_t step) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
-}
-
-// optimizer.zero_grad(), keeping each gradient tensor where it is (LibTorch
-// 2.x would free them), so a captured step finds them at the same address.
-void zero_gradients_in_place(torch::optim::Optimizer& optimizer) {
-  torch::NoGradGuard no_grad;
-  for (auto& group : optimizer.param_groups()) {
-    for (auto& parameter : group.params()) {
-      if (parameter.mutable_grad().defined()) parameter.mutable_grad().zero_();
-    }
-  }
 }
 
 }  // namespace

@@ -1,0 +1,110 @@
+// ForeachSgd (train/optimizer.h) against LibTorch's own torch::optim::SGD.
+#include "train/optimizer.h"
+
+#include <gtest/gtest.h>
+#include <torch/serialize.h>
+
+#include <sstream>
+#include <vector>
+
+using tutorial::ForeachSgd;
+
+namespace {
+
+// Parameters of several shapes; the last never gets a gradient (a frozen
+// layer), which both optimizers must leave alone.
+std::vector<torch::Tensor> make_parameters() {
+  torch::manual_seed(7);
+  std::vector<torch::Tensor> parameters;
+  for (auto shape : std::vector<std::vector<int64_t>>{{16, 3, 3, 3}, {16}, {10, 64}, {10}, {5}}) {
+    parameters.push_back(torch::randn(shape).requires_grad_());
+  }
+  return parameters;
+}
+
+std::vector<torch::Tensor> copies(const std::vector<torch::Tensor>& parameters) {
+  std::vector<torch::Tensor> result;
+  for (const auto& p : parameters) result.push_back(p.detach().clone().requires_grad_());
+  return result;
+}
+
+// Each step: fresh gradients (the same for both), then the optimizer's step.
+void train(torch::optim::Optimizer& optimizer, std::vector<torch::Tensor>& parameters, int steps) {
+  for (int step = 0; step < steps; ++step) {
+    for (size_t i = 0; i + 1 < parameters.size(); ++i) {
+      torch::manual_seed(static_cast<uint64_t>(100 * step) + i);
+      parameters[i].mutable_grad() = torch::randn_like(parameters[i]);
+    }
+    optimizer.step();
+  }
+}
+
+void expect_same_steps(const torch::optim::SGDOptions& options) {
+  auto reference_parameters = make_parameters();
+  auto foreach_parameters = copies(reference_parameters);
+  torch::optim::SGD reference(reference_parameters, options);
+  ForeachSgd foreach_sgd(foreach_parameters, options);
+  train(reference, reference_parameters, 5);
+  train(foreach_sgd, foreach_parameters, 5);
+  for (size_t i = 0; i < reference_parameters.size(); ++i) {
+    // The same kernels in the same order on the CPU: bit for bit.
+    EXPECT_TRUE(torch::equal(reference_parameters[i], foreach_parameters[i])) << "parameter " << i;
+  }
+  EXPECT_FALSE(torch::equal(reference_parameters[0], make_parameters()[0])) << "nothing trained";
+  EXPECT_TRUE(torch::equal(foreach_parameters.back(), make_parameters().back()))
+      << "a parameter without a gradient moved";
+}
+
+}  // namespace
+
+TEST(ForeachSgd, StepsAsLibTorchsSgdPlain) { expect_same_steps(torch::optim::SGDOptions(0.1)); }
+
+TEST(ForeachSgd, StepsAsLibTorchsSgdWithMomentumAndWeightDecay) {
+  expect_same_steps(torch::optim::SGDOptions(0.1).momentum(0.9).weight_decay(5e-4));
+}
+
+TEST(ForeachSgd, StepsAsLibTorchsSgdWithNesterov) {
+  expect_same_steps(torch::optim::SGDOptions(0.05).momentum(0.9).nesterov(true).weight_decay(1e-4));
+}
+
+TEST(ForeachSgd, StepsAsLibTorchsSgdWithDampening) {
+  expect_same_steps(torch::optim::SGDOptions(0.05).momentum(0.5).dampening(0.3));
+}
+
+// Its momentum buffers are LibTorch's: saved from one, they continue in the other.
+TEST(ForeachSgd, SharesLibTorchsSgdStateFormat) {
+  const auto options = torch::optim::SGDOptions(0.1).momentum(0.9).weight_decay(5e-4);
+  auto reference_parameters = make_parameters();
+  auto foreach_parameters = copies(reference_parameters);
+  torch::optim::SGD reference(reference_parameters, options);
+  ForeachSgd foreach_sgd(foreach_parameters, options);
+  train(foreach_sgd, foreach_parameters, 3);
+  train(reference, reference_parameters, 3);
+
+  std::stringstream saved_by_foreach;
+  torch::save(foreach_sgd, saved_by_foreach);
+  auto resumed_parameters = copies(foreach_parameters);
+  torch::optim::SGD resumed(resumed_parameters, options);
+  torch::load(resumed, saved_by_foreach);
+  train(resumed, resumed_parameters, 2);
+  train(reference, reference_parameters, 2);
+  for (size_t i = 0; i < reference_parameters.size(); ++i) {
+    EXPECT_TRUE(torch::equal(reference_parameters[i], resumed_parameters[i])) << "parameter " << i;
+  }
+}
+
+TEST(ZeroGradientsInPlace, ZeroesEachGradientWhereItIs) {
+  auto parameters = make_parameters();
+  torch::optim::SGD sgd(parameters, torch::optim::SGDOptions(0.1));
+  std::vector<const void*> addresses;
+  for (size_t i = 0; i + 1 < parameters.size(); ++i) {
+    parameters[i].mutable_grad() = torch::ones_like(parameters[i]);
+    addresses.push_back(parameters[i].grad().data_ptr());
+  }
+  tutorial::zero_gradients_in_place(sgd);
+  for (size_t i = 0; i + 1 < parameters.size(); ++i) {
+    EXPECT_EQ(parameters[i].grad().data_ptr(), addresses[i]);
+    EXPECT_EQ(parameters[i].grad().abs().sum().item<double>(), 0.0);
+  }
+  EXPECT_FALSE(parameters.back().grad().defined());
+}
