@@ -139,17 +139,31 @@ class Harness:
                     self.libtorch = result["libtorch"]
                 if "cuda_graph" in result:
                     graphed[name] = result["cuda_graph"]
+        # What a launch-bound step costs: the ATen operators the host calls per
+        # step, counted in separate short runs (counting slows a run down).
+        count_steps = str(min(steps, 5))
+        ops_per_step = {}
+        for name, command in variants:
+            if "--compile" not in command:  # compiled code calls its kernels directly
+                counted = [*command, *common, "--count-ops"]
+                counted[counted.index("--steps") + 1] = count_steps
+                ops_per_step[name] = last_json(run(counted))["ops_per_step"]
         python_eager = median(images_per_s["Python eager"])
         rows = [{"variant": name, "images_per_s": median(images_per_s[name]),
                  "vs_python_eager": median(images_per_s[name]) / python_eager,
-                 "graph_replayed": graphed.get(name)} for name, _ in variants]
+                 "graph_replayed": graphed.get(name), "aten_ops_per_step": ops_per_step.get(name)}
+                for name, _ in variants]
         note = ("fast path: --amp (bf16 autocast) --channels-last --data-on-device"
-                + ("" if self.cuda else "; --cuda-graph does not apply to a CPU"))
+                + ("" if self.cuda else "; --cuda-graph does not apply to a CPU")
+                + ". ATen ops per step: operators called from outside any other operator, "
+                "each a host dispatch and, on a GPU, usually a kernel launch (a replayed "
+                "graph calls almost none).")
         self.sections.append({
             "title": f"2. ResNet-20 training throughput, batch 128, {steps} timed steps "
                      f"after {steps} warm-up steps ({self.device})",
-            "columns": ["variant", "images/s", "vs Python eager"],
-            "rows": [[r["variant"], f"{r['images_per_s']:.0f}", f"{r['vs_python_eager']:.2f}x"]
+            "columns": ["variant", "images/s", "vs Python eager", "ATen ops per step"],
+            "rows": [[r["variant"], f"{r['images_per_s']:.0f}", f"{r['vs_python_eager']:.2f}x",
+                      "-" if r["aten_ops_per_step"] is None else f"{r['aten_ops_per_step']:.0f}"]
                      for r in rows],
             "note": note, "data": rows})
 
