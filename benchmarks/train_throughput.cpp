@@ -24,7 +24,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <iostream>
+#include <set>
+#include <string>
 
 using namespace tutorial;
 
@@ -48,16 +51,37 @@ ImageDataset synthetic_cifar(int64_t batches, int64_t batch_size) {
 // --count-ops: ATen operators called from outside any other operator (by the
 // engine, autograd's backward nodes and the optimizer), the calls that each
 // cost the host a dispatch and, on a GPU, usually a kernel launch. A
-// launch-bound step is as fast as this count is small.
+// launch-bound step is as fast as this count is small. Left out: operators
+// that only make a new view of a tensor or allocate one (no kernel). Other
+// records (autograd's "evaluate_function: ..." around a backward node's
+// operators) are looked through. train_throughput.py counts the same way.
 std::atomic<int64_t> outermost_ops{0};
 thread_local int operator_depth = 0;
 
-std::unique_ptr<at::ObserverContext> enter_operator(const at::RecordFunction&) {
-  if (operator_depth++ == 0) ++outermost_ops;
+bool is_aten(const at::RecordFunction& function) {
+  return std::strncmp(function.name(), "aten::", 6) == 0;
+}
+
+bool makes_no_kernel(const char* name) {
+  static const std::set<std::string> no_kernel = {
+      "aten::view", "aten::_unsafe_view", "aten::_reshape_alias", "aten::reshape",
+      "aten::flatten", "aten::squeeze", "aten::unsqueeze", "aten::expand", "aten::as_strided",
+      "aten::select", "aten::slice", "aten::narrow", "aten::t", "aten::transpose",
+      "aten::permute", "aten::detach", "aten::alias", "aten::empty", "aten::empty_like",
+      "aten::empty_strided", "aten::new_empty"};
+  return no_kernel.count(name) > 0;
+}
+
+std::unique_ptr<at::ObserverContext> enter_operator(const at::RecordFunction& function) {
+  if (is_aten(function) && operator_depth++ == 0 && !makes_no_kernel(function.name())) {
+    ++outermost_ops;
+  }
   return nullptr;
 }
 
-void leave_operator(const at::RecordFunction&, at::ObserverContext*) { --operator_depth; }
+void leave_operator(const at::RecordFunction& function, at::ObserverContext*) {
+  if (is_aten(function)) --operator_depth;
+}
 
 }  // namespace
 

@@ -73,11 +73,20 @@ def augment(images_uint8, mean, std, generator):
     return (x - mean) / std
 
 
+# Operators that only make a view of a tensor or allocate one (no kernel).
+NO_KERNEL = {"aten::" + name for name in (
+    "view", "_unsafe_view", "_reshape_alias", "reshape", "flatten", "squeeze", "unsqueeze",
+    "expand", "as_strided", "select", "slice", "narrow", "t", "transpose", "permute", "detach",
+    "alias", "empty", "empty_like", "empty_strided", "new_empty")}
+
+
 def outermost_aten_ops(events):
-    """ATen operators not called from inside another one (as --count-ops in C++)."""
+    """ATen operators not called from inside another one, views and allocations
+    left out (as --count-ops in C++): each a dispatch and, on a GPU, usually a
+    kernel launch."""
     count = 0
     for event in events:
-        if not event.name.startswith("aten::"):
+        if not event.name.startswith("aten::") or event.name in NO_KERNEL:
             continue
         parent = event.cpu_parent
         while parent is not None and not parent.name.startswith("aten::"):

@@ -80,7 +80,11 @@ torch::Tensor Trainer::train_step(const torch::Tensor& images, const torch::Tens
   }
 
   // Backpropagation
-  zero_gradients_in_place(optimizer_);
+  if (graphed_step_) {
+    zero_gradients_in_place(optimizer_);
+  } else {
+    free_gradients(optimizer_);
+  }
   loss.backward();
   optimizer_.step();
   return loss.detach();

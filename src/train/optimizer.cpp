@@ -73,6 +73,12 @@ torch::Tensor ForeachSgd::step(LossClosure closure) {
   return loss;
 }
 
+void free_gradients(torch::optim::Optimizer& optimizer) {
+  for (auto& group : optimizer.param_groups()) {
+    for (auto& parameter : group.params()) parameter.mutable_grad().reset();
+  }
+}
+
 void zero_gradients_in_place(torch::optim::Optimizer& optimizer) {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> grads;

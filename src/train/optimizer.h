@@ -21,9 +21,15 @@ class ForeachSgd : public torch::optim::SGD {
 
 ForeachSgd make_sgd(const std::vector<torch::Tensor>& parameters, const TrainConfig& config);
 
-// optimizer.zero_grad(), keeping each gradient tensor where it is (LibTorch
-// 2.x would free them, so a captured CUDA graph would lose them), in a few
-// multi-tensor kernels.
+// Before a step's backward, one of two ways:
+// - free_gradients: optimizer.zero_grad() as Python 2.x and LibTorch 2.x do
+//   it (set_to_none): no kernel, and the backward then hands each parameter
+//   its new gradient tensor instead of adding it to zeros (one kernel per
+//   parameter saved again);
+// - zero_gradients_in_place: zeroes them where they are, in a few
+//   multi-tensor kernels, for a captured CUDA graph, which must find every
+//   tensor it writes at the same address.
+void free_gradients(torch::optim::Optimizer& optimizer);
 void zero_gradients_in_place(torch::optim::Optimizer& optimizer);
 
 }  // namespace tutorial

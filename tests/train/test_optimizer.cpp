@@ -108,3 +108,13 @@ TEST(ZeroGradientsInPlace, ZeroesEachGradientWhereItIs) {
   }
   EXPECT_FALSE(parameters.back().grad().defined());
 }
+
+TEST(FreeGradients, LeavesEveryParameterWithoutAGradient) {
+  auto parameters = make_parameters();
+  torch::optim::SGD sgd(parameters, torch::optim::SGDOptions(0.1));
+  for (size_t i = 0; i + 1 < parameters.size(); ++i) {
+    parameters[i].mutable_grad() = torch::ones_like(parameters[i]);
+  }
+  tutorial::free_gradients(sgd);
+  for (const auto& p : parameters) EXPECT_FALSE(p.grad().defined());
+}
