@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 
@@ -104,6 +105,33 @@ c10::intrusive_ptr<c10d::Store> connect_store(const LaunchEnv& env,
   }
 }
 
+// Every rank checks in at the store and waits until all have. Without this a
+// rank that was never started shows up only later, as the backend's own
+// connection timeout ("Socket Timeout"), which reads like a network problem.
+void wait_for_every_rank(c10d::Store& store, const LaunchEnv& env,
+                         std::chrono::milliseconds timeout, std::chrono::milliseconds time_left) {
+  const std::string joined = "tutorial/ranks_joined", everyone = "tutorial/every_rank_joined";
+  try {
+    QuietStderr quiet;
+    if (store.add(joined, 1) == env.world_size) store.set(everyone, {1});
+    store.wait({everyone}, time_left);
+    return;
+  } catch (const std::exception&) {
+  }
+  std::string count = "not every rank";
+  try {
+    QuietStderr quiet;
+    count = "only " + std::to_string(store.add(joined, 0)) + " of " +
+            std::to_string(env.world_size) + " ranks";
+  } catch (const std::exception&) {  // the store itself is gone (rank 0 ended)
+  }
+  throw UserError("rank " + std::to_string(env.rank) + " waited " +
+                  std::to_string(timeout.count() / 1000) + " s at " + env.master_addr + ":" +
+                  std::to_string(env.master_port) + " and " + count +
+                  " joined (check that every rank was started, with the same WORLD_SIZE, "
+                  "MASTER_ADDR and MASTER_PORT)");
+}
+
 }  // namespace
 
 std::vector<std::string> available_backends() {
@@ -119,7 +147,12 @@ ProcessGroup::ProcessGroup(const LaunchEnv& env, const std::string& backend,
       world_size_(env.world_size),
       backend_name_(choose_backend(backend, device)),
       device_(device) {
+  const auto start = std::chrono::steady_clock::now();
   store_ = connect_store(env, timeout);
+  // What is left of the timeout (rank 0's store may have spent it waiting).
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      timeout - (std::chrono::steady_clock::now() - start));
+  wait_for_every_rank(*store_, env, timeout, std::max(left, std::chrono::milliseconds(100)));
   const int rank = static_cast<int>(rank_), size = static_cast<int>(world_size_);
 #if TUTORIAL_WITH_GLOO
   if (backend_name_ == "gloo") {

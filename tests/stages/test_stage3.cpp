@@ -112,6 +112,7 @@ TEST(Stage3, BadLaunchEnvironmentsEndInOneLineAndExitStatus2) {
       {"RANK=2 WORLD_SIZE=2" + master, "RANK"},
       {"RANK=x WORLD_SIZE=2" + master, "RANK"},
       {"RANK=1 WORLD_SIZE=2" + master, "could not meet"},  // rank 0 never comes
+      {"RANK=0 WORLD_SIZE=2" + master, "only 1 of 2 ranks joined"},  // rank 1 never comes
       {"RANK=0 LOCAL_RANK=0 WORLD_SIZE=1 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + busy.port(),
        "in use"},
   };
