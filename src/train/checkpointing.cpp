@@ -22,14 +22,21 @@ Checkpointing::Checkpointing(const TrainConfig& config, int64_t world_size,
 
 TrainingPosition Checkpointing::start(Trainer& trainer) {
   const TrainingPosition position = checkpoints_.resume(config_.resume, model_, optimizer_);
-  trainer.set_step(position.step);
+  trainer.resume_from(position);
   last_saved_position_ = position;  // nothing new to save before the first step
   install_stop_signal_handlers();
-  trainer.set_step_hook([this](const TrainingPosition& at) {
-    if (config_.checkpoint_every > 0 && at.step % config_.checkpoint_every == 0) save(at);
-    if (at.step % ranks_.stop_check_interval != 0) return false;
+  trainer.set_step_hook([this, &trainer](const TrainingPosition& after) {
+    auto with_loss = [&] {  // read from the device only when saving
+      TrainingPosition at = after;
+      at.epoch_loss_sum = trainer.epoch_loss_sum();
+      return at;
+    };
+    if (config_.checkpoint_every > 0 && after.step % config_.checkpoint_every == 0) {
+      save(with_loss());
+    }
+    if (after.step % ranks_.stop_check_interval != 0) return false;
     if (!ranks_.any_rank(stop_signal_received() != 0)) return false;
-    save(at);
+    save(with_loss());
     return true;
   });
   return position;

@@ -110,6 +110,10 @@ std::string Checkpoints::save(const torch::nn::Module& model,
   checkpoint.insert("format", kFormat);
   checkpoint.insert("fingerprint", fingerprint_);
   checkpoint.insert("position", torch::tensor({position.epoch, position.batch, position.step}));
+  // A tensor, as the position: torch.load(weights_only=True) in torch 1.13
+  // cannot read a pickled float.
+  checkpoint.insert("epoch_loss_sum",
+                    torch::tensor(position.epoch_loss_sum, torch::TensorOptions(torch::kDouble)));
   checkpoint.insert("model", state_dict_of(model));
   checkpoint.insert("optimizer", bytes_tensor(optimizer_bytes.str()));
   checkpoint.insert("cpu_rng_state", rng_state);
@@ -176,7 +180,12 @@ TrainingPosition Checkpoints::load(const fs::path& path, torch::nn::Module& mode
     std::lock_guard<std::mutex> lock(cuda->mutex());
     cuda->set_state(dict.at("cuda_rng_state").toTensor());
   }
-  return {position[0].item<int64_t>(), position[1].item<int64_t>(), position[2].item<int64_t>()};
+  // (Checkpoints written before it existed resume with 0.)
+  const bool has_loss = dict.contains("epoch_loss_sum") && dict.at("epoch_loss_sum").isTensor() &&
+                        dict.at("epoch_loss_sum").toTensor().numel() == 1 &&
+                        dict.at("epoch_loss_sum").toTensor().is_floating_point();
+  return {position[0].item<int64_t>(), position[1].item<int64_t>(), position[2].item<int64_t>(),
+          has_loss ? dict.at("epoch_loss_sum").toTensor().item<double>() : 0.0};
 }
 
 TrainingPosition Checkpoints::resume(const std::string& what, torch::nn::Module& model,

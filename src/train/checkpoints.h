@@ -1,6 +1,6 @@
 // Checkpoints a run resumes from exactly: model, optimizer state, the
-// position in training (epoch, batch, step) and the CPU random generator
-// (and the CUDA one, where there is a GPU).
+// position in training (epoch, batch, step; the epoch's loss so far) and the
+// CPU random generator (and the CUDA one, where there is a GPU).
 // Everything else a step depends on is a function of that position: the
 // sampler's order (seed + epoch), the learning rate (step) and the
 // augmentation's random draws (seed, rank and step; train/engine.h). So a run
@@ -27,6 +27,10 @@ struct TrainingPosition {
   int64_t epoch = 0;  // the epoch being trained, from 0
   int64_t batch = 0;  // the next batch of that epoch
   int64_t step = 0;   // training steps done so far
+  // The sum of the losses of that epoch's first `batch` batches (this rank's;
+  // rank 0's is the one recorded), so that a resumed epoch records the mean
+  // over all its batches. 0 at an epoch's start.
+  double epoch_loss_sum = 0;
 };
 
 // The settings a checkpoint can only be resumed under, as "name=value" lines.

@@ -96,7 +96,8 @@ TrainEpochResult Trainer::train_epoch(BatchLoader& loader) {
   model_.train();
   TrainEpochResult result;
   progress_.start(loader.epoch() + 1, options_.epochs, dataset_size);
-  torch::Tensor loss_sum;  // stays on the device: no host sync per step
+  epoch_loss_sum_ = torch::Tensor();
+  if (loader.position() == 0) resumed_epoch_loss_sum_ = 0;  // only a resumed epoch has one
   for (int64_t batch_index = loader.position(); !reached_max_steps(); ++batch_index) {
     auto batch = loader.next();
     if (!batch) break;
@@ -109,7 +110,7 @@ TrainEpochResult Trainer::train_epoch(BatchLoader& loader) {
                           : train_step(images, batch->labels);
     ++step_;
 
-    loss_sum = loss_sum.defined() ? loss_sum + loss : loss;
+    epoch_loss_sum_ = epoch_loss_sum_.defined() ? epoch_loss_sum_ + loss : loss;
     result.samples += batch->labels.size(0);
     ++result.steps;
     if (batch_index % options_.log_interval == 0) {
@@ -130,14 +131,25 @@ TrainEpochResult Trainer::train_epoch(BatchLoader& loader) {
     }
   }
   progress_.clear();
-  result.mean_loss = result.steps > 0 ? loss_sum.item<double>() / result.steps : 0;
+  // Over all the epoch's batches, those before a resume included.
+  result.mean_loss = loader.position() > 0 ? epoch_loss_sum() / loader.position() : 0;
   result.seconds = seconds_since(start);
   return result;
 }
 
+void Trainer::resume_from(const TrainingPosition& position) {
+  step_ = position.step;
+  resumed_epoch_loss_sum_ = position.epoch_loss_sum;
+}
+
 TrainingPosition Trainer::position(const BatchLoader& loader) const {
   if (loader.position() >= loader.num_batches()) return {loader.epoch() + 1, 0, step_};
-  return {loader.epoch(), loader.position(), step_};
+  return {loader.epoch(), loader.position(), step_, epoch_loss_sum()};
+}
+
+double Trainer::epoch_loss_sum() const {
+  return resumed_epoch_loss_sum_ +
+         (epoch_loss_sum_.defined() ? epoch_loss_sum_.item<double>() : 0.0);
 }
 
 EvalResult Trainer::evaluate(BatchLoader& loader) {

@@ -79,13 +79,18 @@ class Trainer {
   EvalResult evaluate(BatchLoader& loader);
 
   int64_t step() const { return step_; }
-  // A resumed run continues counting (and scheduling) from its checkpoint's step.
-  void set_step(int64_t step) { step_ = step; }
+  // A resumed run continues from its checkpoint's position: counting (and
+  // scheduling) from its step, and the next train_epoch's mean loss
+  // including the losses of the batches done before it.
+  void resume_from(const TrainingPosition& position);
   void set_step_hook(StepHook hook) { step_hook_ = std::move(hook); }
   // Where training stands with `loader` once its epoch was evaluated and
   // recorded: its epoch and next batch (the next epoch's start after its
-  // last batch) and this trainer's step.
+  // last batch), this trainer's step and, mid-epoch, the epoch's loss sum.
   TrainingPosition position(const BatchLoader& loader) const;
+  // The sum of the current (or last) epoch's batch losses so far (reads it
+  // from the device: for checkpoints, not every step).
+  double epoch_loss_sum() const;
   double current_lr() const { return schedule_.lr_at(step_); }
   bool reached_max_steps() const { return options_.max_steps > 0 && step_ >= options_.max_steps; }
   // The CUDA graph replaying training steps, if --cuda-graph could be used.
@@ -107,6 +112,8 @@ class Trainer {
   StepHook step_hook_;
   ProgressBar progress_;
   int64_t step_ = 0;
+  torch::Tensor epoch_loss_sum_;       // on the device: no host sync per step
+  double resumed_epoch_loss_sum_ = 0;  // the resumed epoch's batches before the checkpoint
 };
 
 // "Test Error: \n Accuracy: 64.3%, Avg loss: 1.083718 \n", as the tutorial prints it.

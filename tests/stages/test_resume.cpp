@@ -1,10 +1,11 @@
 // Checkpoints and resuming, end to end: a run SIGKILLed at a random step and
 // resumed with --resume auto ends with the very parameters (model.pth, byte
-// for byte) and metrics.jsonl test results of a run never interrupted, for
-// stage 1 and for stage 3 with two ranks; SIGTERM stops every rank at a step
-// boundary with a checkpoint and exit status 3; the launcher's --max-restarts
-// restarts a killed job; a damaged checkpoint is reported and the one before
-// it used; a checkpoint of other settings is refused.
+// for byte) and metrics.jsonl results (test results, mean training loss) of
+// a run never interrupted, for stage 1 and for stage 3 with two ranks; SIGTERM
+// stops every rank at a step boundary with a checkpoint and exit status 3; the
+// launcher's --max-restarts restarts a killed job; a damaged checkpoint is
+// reported and the one before it used; a checkpoint of other settings is
+// refused.
 #include "distributed/network.h"
 #include "stage_paths.h"
 #include "stage_runner.h"
@@ -12,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 #include <sstream>
 
@@ -97,12 +99,31 @@ std::vector<std::string> test_metrics(const TempDir& dir, const std::string& out
   return fields;
 }
 
+// "train_loss" of each line of `output`/metrics.jsonl (NaN where there is none).
+std::vector<double> train_losses(const TempDir& dir, const std::string& output) {
+  std::vector<double> losses;
+  std::istringstream lines(read_text(dir.path() / output / "metrics.jsonl"));
+  for (std::string line; std::getline(lines, line);) {
+    const auto at = line.find("\"train_loss\": ");
+    losses.push_back(at == std::string::npos ? std::nan("")
+                                             : std::stod(line.substr(at + 14)));
+  }
+  return losses;
+}
+
 // The resumed run's metrics.jsonl has one line per epoch, as the whole run's,
-// with the same test results (each epoch ends with the same parameters).
-void expect_same_test_metrics(const TempDir& dir, const std::string& a, const std::string& b) {
+// with the same test results (each epoch ends with the same parameters) and
+// the same mean training loss (the resumed epoch's covers its batches before
+// the kill too; the sums differ in rounding only, printed with 6 decimals).
+void expect_same_epoch_metrics(const TempDir& dir, const std::string& a, const std::string& b) {
   const auto whole = test_metrics(dir, a);
   EXPECT_EQ(whole.size(), 3u);
   EXPECT_EQ(test_metrics(dir, b), whole);
+  const auto whole_losses = train_losses(dir, a), resumed_losses = train_losses(dir, b);
+  ASSERT_EQ(resumed_losses.size(), whole_losses.size());
+  for (size_t i = 0; i < whole_losses.size(); ++i) {
+    EXPECT_NEAR(resumed_losses[i], whole_losses[i], 2e-6) << "epoch " << i + 1;
+  }
 }
 
 }  // namespace
@@ -116,7 +137,7 @@ TEST_F(Resume, Stage1KilledAtARandomStepEndsWithTheUninterruptedParameters) {
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_NE(resumed.out.find("Resuming from "), std::string::npos) << resumed.out;
   expect_same_model(dir, "whole", "resumed");
-  expect_same_test_metrics(dir, "whole", "resumed");
+  expect_same_epoch_metrics(dir, "whole", "resumed");
 }
 
 TEST_F(Resume, Stage3TwoRanksKilledAtARandomStepEndWithTheUninterruptedParameters) {
@@ -129,7 +150,7 @@ TEST_F(Resume, Stage3TwoRanksKilledAtARandomStepEndWithTheUninterruptedParameter
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_NE(resumed.out.find("Resuming from "), std::string::npos) << resumed.out;
   expect_same_model(dir, "whole", "resumed");
-  expect_same_test_metrics(dir, "whole", "resumed");
+  expect_same_epoch_metrics(dir, "whole", "resumed");
 }
 
 TEST_F(Resume, SigtermStopsEveryRankAtAStepBoundaryWithACheckpointAndStatus3) {

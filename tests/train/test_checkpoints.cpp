@@ -60,19 +60,23 @@ struct TrainingRun {
 
   // Trains from `from` until `until_step` (or the end of epoch 2).
   void train(TrainingPosition from, int64_t until_step) {
-    trainer.set_step(from.step);
+    trainer.resume_from(from);
     trainer.set_step_hook([&](const TrainingPosition& at) { return at.step >= until_step; });
     for (int64_t epoch = from.epoch; epoch < 2; ++epoch) {
       loader.start_epoch(epoch, epoch == from.epoch ? from.batch : 0);
-      if (trainer.train_epoch(loader).stopped) return;
+      const auto result = trainer.train_epoch(loader);
+      if (result.stopped && loader.position() < loader.num_batches()) return;
+      epoch_mean_loss[epoch] = result.mean_loss;
+      if (result.stopped) return;
     }
   }
 
   TrainConfig config;
   Classifier model;
-  torch::optim::SGD sgd;
+  ForeachSgd sgd;
   BatchLoader loader;
   Trainer trainer;
+  std::map<int64_t, double> epoch_mean_loss;  // of each epoch trained to its end
 };
 
 }  // namespace
@@ -107,6 +111,12 @@ TEST(Checkpoints, ContinuingFromOneEndsBitwiseWhereUninterruptedTrainingEnds) {
     auto expected_buffers = whole.model->named_buffers();
     for (const auto& b : second.model->named_buffers()) {
       EXPECT_TRUE(torch::equal(b.value(), expected_buffers[b.key()])) << b.key();
+    }
+    // The resumed epoch's mean loss covers its batches before the checkpoint too.
+    ASSERT_FALSE(second.epoch_mean_loss.empty());
+    for (const auto& [epoch, mean_loss] : second.epoch_mean_loss) {
+      EXPECT_NEAR(mean_loss, whole.epoch_mean_loss.at(epoch), 1e-6 * whole.epoch_mean_loss.at(epoch))
+          << "stopped at " << stop_at << ", epoch " << epoch;
     }
   }
 }

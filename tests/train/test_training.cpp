@@ -69,7 +69,7 @@ struct QuadrantRun {
   ImageDataset data;
   BatchLoader loader;
   Classifier model;
-  torch::optim::SGD sgd;
+  ForeachSgd sgd;
   Trainer trainer;
 };
 
