@@ -113,7 +113,7 @@ void wait_for_every_rank(c10d::Store& store, const LaunchEnv& env,
   const std::string joined = "tutorial/ranks_joined", everyone = "tutorial/every_rank_joined";
   try {
     QuietStderr quiet;
-    if (store.add(joined, 1) == env.world_size) store.set(everyone, {1});
+    if (store.add(joined, 1) == env.world_size) store.set(everyone, std::vector<uint8_t>{1});
     store.wait({everyone}, time_left);
     return;
   } catch (const std::exception&) {
