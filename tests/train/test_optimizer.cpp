@@ -39,19 +39,37 @@ void train(torch::optim::Optimizer& optimizer, std::vector<torch::Tensor>& param
   }
 }
 
-void expect_same_steps(const torch::optim::SGDOptions& options) {
-  auto reference_parameters = make_parameters();
-  auto foreach_parameters = copies(reference_parameters);
-  torch::optim::SGD reference(reference_parameters, options);
-  ForeachSgd foreach_sgd(foreach_parameters, options);
-  train(reference, reference_parameters, 5);
-  train(foreach_sgd, foreach_parameters, 5);
-  for (size_t i = 0; i < reference_parameters.size(); ++i) {
-    // The same kernels in the same order on the CPU: bit for bit.
-    EXPECT_TRUE(torch::equal(reference_parameters[i], foreach_parameters[i])) << "parameter " << i;
+// The same kernels in the same order on the CPU: bit for bit.
+void expect_equal(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
+}
+
+// The same parameters, one copy under torch::optim::SGD and one under ForeachSgd.
+struct SideBySide {
+  explicit SideBySide(const torch::optim::SGDOptions& options)
+      : reference_parameters(make_parameters()),
+        foreach_parameters(copies(reference_parameters)),
+        reference(reference_parameters, options),
+        foreach_sgd(foreach_parameters, options) {}
+
+  void train_both(int steps) {
+    train(reference, reference_parameters, steps);
+    train(foreach_sgd, foreach_parameters, steps);
   }
-  EXPECT_FALSE(torch::equal(reference_parameters[0], make_parameters()[0])) << "nothing trained";
-  EXPECT_TRUE(torch::equal(foreach_parameters.back(), make_parameters().back()))
+
+  std::vector<torch::Tensor> reference_parameters, foreach_parameters;
+  torch::optim::SGD reference;
+  ForeachSgd foreach_sgd;
+};
+
+void expect_same_steps(const torch::optim::SGDOptions& options) {
+  SideBySide runs(options);
+  runs.train_both(5);
+  expect_equal(runs.reference_parameters, runs.foreach_parameters);
+  EXPECT_FALSE(torch::equal(runs.reference_parameters[0], make_parameters()[0]))
+      << "nothing trained";
+  EXPECT_TRUE(torch::equal(runs.foreach_parameters.back(), make_parameters().back()))
       << "a parameter without a gradient moved";
 }
 
@@ -74,23 +92,17 @@ TEST(ForeachSgd, StepsAsLibTorchsSgdWithDampening) {
 // Its momentum buffers are LibTorch's: saved from one, they continue in the other.
 TEST(ForeachSgd, SharesLibTorchsSgdStateFormat) {
   const auto options = torch::optim::SGDOptions(0.1).momentum(0.9).weight_decay(5e-4);
-  auto reference_parameters = make_parameters();
-  auto foreach_parameters = copies(reference_parameters);
-  torch::optim::SGD reference(reference_parameters, options);
-  ForeachSgd foreach_sgd(foreach_parameters, options);
-  train(foreach_sgd, foreach_parameters, 3);
-  train(reference, reference_parameters, 3);
+  SideBySide runs(options);
+  runs.train_both(3);
 
   std::stringstream saved_by_foreach;
-  torch::save(foreach_sgd, saved_by_foreach);
-  auto resumed_parameters = copies(foreach_parameters);
+  torch::save(runs.foreach_sgd, saved_by_foreach);
+  auto resumed_parameters = copies(runs.foreach_parameters);
   torch::optim::SGD resumed(resumed_parameters, options);
   torch::load(resumed, saved_by_foreach);
   train(resumed, resumed_parameters, 2);
-  train(reference, reference_parameters, 2);
-  for (size_t i = 0; i < reference_parameters.size(); ++i) {
-    EXPECT_TRUE(torch::equal(reference_parameters[i], resumed_parameters[i])) << "parameter " << i;
-  }
+  train(runs.reference, runs.reference_parameters, 2);
+  expect_equal(runs.reference_parameters, resumed_parameters);
 }
 
 TEST(ZeroGradientsInPlace, ZeroesEachGradientWhereItIs) {
