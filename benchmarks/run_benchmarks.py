@@ -34,15 +34,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
-def run(command, env=None):
-    """Runs a command, returns its stdout; stops the harness with its stderr if it fails.
-    Says on stderr how long each took, so a run stopped by a time limit shows where it went."""
+def run(command, env=None, optional=False):
+    """Runs a command, returns its stdout; stops the harness with its stderr if it fails
+    (an optional one: says so and returns None). Says on stderr how long each took, so a
+    run stopped by a time limit shows where it went."""
     start = datetime.datetime.now()
     result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env)
     print(f"run_benchmarks.py:   {(datetime.datetime.now() - start).total_seconds():6.1f} s  "
           + " ".join(os.path.basename(part) if i < 2 else part for i, part in enumerate(command)),
           file=sys.stderr, flush=True)
+    if result.returncode != 0 and optional:
+        print(f"run_benchmarks.py: {' '.join(command)} failed ({result.returncode}), "
+              f"left out: {result.stderr.strip()[-300:]}", file=sys.stderr, flush=True)
+        return None
     if result.returncode != 0:
         sys.exit(f"run_benchmarks.py: {' '.join(command)} failed ({result.returncode}):\n"
                  f"{result.stderr[-2000:]}")
@@ -147,7 +152,9 @@ class Harness:
             if "--compile" not in command:  # compiled code calls its kernels directly
                 counted = [*command, *common, "--count-ops"]
                 counted[counted.index("--steps") + 1] = count_steps
-                ops_per_step[name] = last_json(run(counted))["ops_per_step"]
+                output = run(counted, optional=True)  # a diagnostic: never the harness's end
+                if output is not None:
+                    ops_per_step[name] = last_json(output).get("ops_per_step")
         python_eager = median(images_per_s["Python eager"])
         rows = [{"variant": name, "images_per_s": median(images_per_s[name]),
                  "vs_python_eager": median(images_per_s[name]) / python_eager,
