@@ -160,12 +160,13 @@ TrainingPosition Checkpoints::load(const fs::path& path, torch::nn::Module& mode
   if (position.numel() != 3) throw UserError(source + ": not a checkpoint (bad position)");
   const auto device = device_of(model);
   load_state_dict(model, tensors_of(field("model"), source + " (model)"), source);
-  const auto optimizer_bytes = field("optimizer").toTensor().contiguous();
   try {
     torch::serialize::InputArchive archive;
-    archive.load_from(reinterpret_cast<const char*>(optimizer_bytes.data_ptr<uint8_t>()),
-                      static_cast<size_t>(optimizer_bytes.numel()), device);
+    load_archive_bytes(archive, field("optimizer").toTensor(), device, source,
+                       "optimizer state unreadable");
     optimizer.load(archive);
+  } catch (const UserError&) {
+    throw;
   } catch (const c10::Error& e) {
     throw UserError(source + ": optimizer state unreadable (" +
                     first_line(e.what_without_backtrace()) + ")");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <ATen/core/ivalue.h>
+#include <torch/serialize/input-archive.h>
 
 #include <string>
 #include <vector>
@@ -19,9 +20,17 @@ std::vector<char> torch_save_bytes(const c10::IValue& value);
 // Reads a file that torch.save or torch_save_bytes wrote, as
 // torch::pickle_load does, but guarded against what fuzzing found it doing
 // with damaged files: reading past its buffer, filling gigabytes a tiny file
-// claims, throwing std::runtime_error. Every failure is a one-line UserError:
-// "PATH: cannot read (...)", "PATH: damaged: an item claims N bytes where M
-// are left", or "PATH: FAILURE (LibTorch's first line)".
+// claims, freeing memory it never allocated, throwing std::runtime_error
+// (train/pickle_check.h). Every failure is a one-line UserError: "PATH:
+// cannot read (...)", "PATH: damaged: ...", or "PATH: FAILURE (LibTorch's
+// first line)".
 c10::IValue read_torch_file(const std::string& path, const std::string& failure);
+
+// Loads `archive` from `bytes` (uint8) that a torch::serialize::OutputArchive
+// wrote (a checkpoint holds the optimizer's state so), with read_torch_file's
+// guards; failures are "PATH: FAILURE (...)" or "PATH: damaged: ...".
+void load_archive_bytes(torch::serialize::InputArchive& archive, const torch::Tensor& bytes,
+                        c10::optional<c10::Device> device, const std::string& path,
+                        const std::string& failure);
 
 }  // namespace tutorial

@@ -6,6 +6,7 @@
 #include "python_peer.h"
 #include "test_files.h"
 #include "user_error_assertions.h"
+#include "train/checkpoints.h"
 #include "train/state_dict.h"
 #include "train/engine.h"
 #include "train/metrics_file.h"
@@ -228,6 +229,17 @@ TEST(Training, ModelFilesThatUpsetLibTorchsUnpicklerAreUserErrors) {
        "an item claims 2147483647 bytes where 4 are left"},
       // PROTO 2, {(1, 2): 3}.
       {std::string("\x80\x02}q\x00(K\x01K\x02\x86K\x03u.", 15), "Can't hash IValues"},
+      // PROTO 2, {}, MARK, BUILD: BUILD takes the dict and an item that is not
+      // there (LibTorch then frees memory it never allocated; found by fuzzing).
+      {std::string("\x80\x02}q\x00(b.", 8), "opcode 98 at byte 6 takes items it does not hold"},
+      // TUPLE2 of one item; SETITEMS with no MARK; STOP on an empty stack.
+      {std::string("\x80\x02K\x01\x86.", 6), "opcode 134 at byte 4 takes items"},
+      {std::string("\x80\x02}K\x01K\x02u.", 9), "opcode 117 at byte 7 takes items"},
+      {std::string("\x80\x02.", 3), "opcode 46 at byte 2 takes items"},
+      // PROTO 2, {}, LONG_BINPUT 1903434353 (LibTorch would make its memo
+      // 30 GB; found by fuzzing), BINGET of an entry never memoized.
+      {std::string("\x80\x02}rq\x1atq.", 9), "memo index 1903434353 at byte 3 is beyond the 0"},
+      {std::string("\x80\x02}q\x00h\x01.", 8), "memo index 1 at byte 5 is beyond the 1 items"},
   };
   for (const auto& [pickle, phrase] : cases) {
     write_pickle_archive(path, pickle);
@@ -242,17 +254,24 @@ TEST(Training, ModelFilesThatUpsetLibTorchsUnpicklerAreUserErrors) {
 }
 
 // Every input the fuzzer found (tests/fuzz/regressions/fuzz_state_dict) is
-// one line for the user; under the sanitizers (scripts/sanitize.sh) also no
-// overrun: LibTorch 1.13's own pickle_load read past its buffer on one.
+// one line for the user, from both readers, with the fuzz target's model (one
+// Linear(4, 2)), so that a checkpoint's optimizer state is reached too; under
+// the sanitizers (scripts/sanitize.sh) also no overrun: LibTorch 1.13 read
+// past its buffer on two of them.
 TEST(Training, EveryStateDictFileTheFuzzerFoundIsAUserError) {
-  auto model = make_model("mlp", {1, 28, 28}, 10);
+  auto model = std::make_shared<torch::nn::LinearImpl>(4, 2);
+  auto sgd = make_sgd(model->parameters(), TrainConfig{});
+  const auto scratch = fresh_dir("fuzz-regressions");
   int files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(kStateDictRegressions)) {
     ++files;
     const std::string path = entry.path().string();
-    EXPECT_TRUE(throws_user_error([&] { load_trained_model(model.module(), path); }, {path}));
+    EXPECT_TRUE(throws_user_error([&] { load_trained_model(model, path); }, {path}));
+    EXPECT_TRUE(throws_user_error(
+        [&] { Checkpoints(scratch.string(), 1, "").resume(path, *model, sgd); }, {path}));
   }
-  EXPECT_GE(files, 4);
+  EXPECT_GE(files, 6);
+  tutorial::testdata::remove_tree(scratch);
 }
 
 // Found by fuzz_state_dict (scripts/sanitize.sh): a zip archive whose central
