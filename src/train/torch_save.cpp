@@ -49,6 +49,36 @@ void check_pickles(caffe2::serialize::PyTorchStreamReader& reader, const std::st
   }
 }
 
+// LibTorch 1.13 builds a tensor of whatever sizes, strides and offset the
+// pickle names over a storage record of any length: reading it then reads
+// past the storage (found by fuzzing). Throws UserError if one of `value`'s
+// tensors reaches beyond its storage.
+void check_tensors_fit(const c10::IValue& value, const std::string& path) {
+  if (value.isTensor()) {
+    const auto& tensor = value.toTensor();
+    if (!tensor.defined() || tensor.numel() == 0) return;
+    int64_t last = tensor.storage_offset();  // the furthest element it reaches
+    for (int64_t d = 0; d < tensor.dim(); ++d) {
+      if (tensor.stride(d) < 0) throw UserError(path + ": damaged: a tensor with a negative stride");
+      last += (tensor.size(d) - 1) * tensor.stride(d);
+    }
+    const auto needed = static_cast<uint64_t>(last + 1) * tensor.element_size();
+    if (tensor.storage_offset() < 0 || needed > tensor.storage().nbytes()) {
+      throw UserError(path + ": damaged: a tensor needs " + std::to_string(needed) +
+                      " bytes of a storage of " + std::to_string(tensor.storage().nbytes()));
+    }
+  } else if (value.isGenericDict()) {
+    for (const auto& entry : value.toGenericDict()) {
+      check_tensors_fit(entry.key(), path);
+      check_tensors_fit(entry.value(), path);
+    }
+  } else if (value.isList()) {
+    for (const auto& item : value.toListRef()) check_tensors_fit(item, path);
+  } else if (value.isTuple()) {
+    for (const auto& item : value.toTupleRef().elements()) check_tensors_fit(item, path);
+  }
+}
+
 }  // namespace
 
 c10::IValue read_torch_file(const std::string& path, const std::string& failure) {
@@ -63,10 +93,11 @@ c10::IValue read_torch_file(const std::string& path, const std::string& failure)
   try {
     caffe2::serialize::PyTorchStreamReader reader(&stream);
     check_pickles(reader, path);
-    return torch::jit::readArchiveAndTensors("data", /*pickle_prefix=*/"", /*tensor_prefix=*/"",
-                                             /*type_resolver=*/c10::nullopt,
-                                             /*obj_loader=*/c10::nullopt, /*device=*/c10::nullopt,
-                                             reader);
+    auto value = torch::jit::readArchiveAndTensors(
+        "data", /*pickle_prefix=*/"", /*tensor_prefix=*/"", /*type_resolver=*/c10::nullopt,
+        /*obj_loader=*/c10::nullopt, /*device=*/c10::nullopt, reader);
+    check_tensors_fit(value, path);
+    return value;
   } catch (const UserError&) {
     throw;
   } catch (const c10::Error& e) {
