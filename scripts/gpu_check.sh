@@ -97,6 +97,14 @@ if ((built)); then
     --master-port 29517 "$build/examples/stage3_ddp_launched" "${job[@]}" --output-dir "$out/stage3"
   step stage4 120 "$build/examples/stage4_ddp_spawned" --nproc-per-node 1 "${job[@]}" \
     --output-dir "$out/stage4"
+  if [[ $device == cuda ]]; then
+    # DataParallel's multi-replica path on one GPU: ResNet-20 (BatchNorm) with
+    # one replica, then two on GPU 0 (--devices 0,0), for their images/s.
+    step stage2_resnet20_one_replica 120 "$build/examples/stage2_data_parallel" "${job[@]}" \
+      --model resnet20 --devices 0 --output-dir "$out/stage2_resnet20_one_replica"
+    step stage2_resnet20_two_replicas 120 "$build/examples/stage2_data_parallel" "${job[@]}" \
+      --model resnet20 --devices 0,0 --output-dir "$out/stage2_resnet20_two_replicas"
+  fi
   step stage1_fast_path 120 "$build/examples/stage1_single_device" "${job[@]}" --amp \
     --data-on-device --cuda-graph --output-dir "$out/stage1_fast_path"
   # -------------------------------------------------------------- benchmarks
@@ -119,7 +127,8 @@ fi
     grep -E '^\s*[0-9]+ - .*\((Failed|Timeout|SEGFAULT|Subprocess)' "$out/tests.log" | sed 's/^/    /'
     echo
   fi
-  for stage in stage1 stage2 stage3 stage4 stage1_fast_path; do
+  for stage in stage1 stage2 stage2_resnet20_one_replica stage2_resnet20_two_replicas stage3 \
+               stage4 stage1_fast_path; do
     [[ -f $out/$stage.log ]] || continue
     echo "$stage: $(grep -E 'Accuracy' "$out/$stage.log" | tail -n1 | xargs) $(grep -E 'Epoch time' "$out/$stage.log" | tail -n1) $(grep -E -e '--cuda-graph' "$out/$stage.log")"
   done

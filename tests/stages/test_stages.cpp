@@ -177,6 +177,23 @@ TEST(Stage2, SaysWhyItRunsOnOneDevice) {
       << r.out;
 }
 
+TEST(Stage2, DevicesThatAreNotThereEndInOneLineAndExitStatus2) {
+  TempDir dir;
+  write_idx_dataset(dir.path() / "data", 64, 16);
+  const std::string d = "--data-dir " + dir / "data" + " --max-steps 1 --output-dir " + dir / "out";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {d + " --devices 99", "--devices: GPU 99 requested, but "},
+      {d + " --device cpu --devices 0,1", "--devices names GPUs, but --device cpu was given"},
+      {d + " --devices 0,-1", "--devices"},
+  };
+  for (const auto& [args, phrase] : cases) {
+    const auto r = run(kStage2Path, args, dir);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << args << ": stderr is\n" << r.err;
+    EXPECT_NE(r.err.find(phrase), std::string::npos) << args << ": " << r.err;
+  }
+}
+
 TEST(Stage1, TrainsResNet20OnCifar10BinaryFiles) {
   TempDir dir;
   const auto data = dir.path() / "cifar";
