@@ -17,6 +17,9 @@
 #   clang libclang-rt-dev               sanitizer and libFuzzer builds (scripts/sanitize.sh)
 #   python3-matplotlib                  charts of runs and benchmarks (scripts/plot_metrics.py)
 #   cmake ninja-build g++               the build tools
+#   slurmctld slurmd slurm-client munge a Slurm cluster on this machine, for stage 5
+#                                       (scripts/slurm_local.sh; without recommends:
+#                                       they would pull in mail and database servers)
 set -euo pipefail
 
 PACKAGES=(
@@ -25,6 +28,7 @@ PACKAGES=(
   python3-torch python3-torchvision python3-matplotlib openmpi-bin clang libclang-rt-dev
   cmake ninja-build g++
 )
+WITHOUT_RECOMMENDS=(slurmctld slurmd slurm-client munge)
 
 die() { echo "install_deps.sh: error: $*" >&2; exit 1; }
 
@@ -34,7 +38,7 @@ is_installed() {
 
 missing_packages() {
   local p
-  for p in "${PACKAGES[@]}"; do
+  for p in "${PACKAGES[@]}" "${WITHOUT_RECOMMENDS[@]}"; do
     is_installed "$p" || echo "$p"
   done
 }
@@ -45,7 +49,7 @@ fi
 
 mapfile -t missing < <(missing_packages)
 if ((${#missing[@]} == 0)); then
-  echo "install_deps.sh: all ${#PACKAGES[@]} packages are already installed"
+  echo "install_deps.sh: all $((${#PACKAGES[@]} + ${#WITHOUT_RECOMMENDS[@]})) packages are already installed"
   exit 0
 fi
 
@@ -61,12 +65,23 @@ apt_opts=(-q -o Dpkg::Use-Pty=0 -o Acquire::Retries=3)
 "${SUDO[@]}" apt-get "${apt_opts[@]}" update >/dev/null ||
   die "apt-get update failed"
 # Quiet (-qq), but apt still prints errors; its exit status is checked.
-"${SUDO[@]}" apt-get "${apt_opts[@]}" -qq -y install "${missing[@]}" ||
-  die "apt-get install failed for: ${missing[*]}"
+plain=() lean=()
+for p in "${missing[@]}"; do
+  if [[ " ${WITHOUT_RECOMMENDS[*]} " == *" $p "* ]]; then lean+=("$p"); else plain+=("$p"); fi
+done
+if ((${#plain[@]})); then
+  "${SUDO[@]}" apt-get "${apt_opts[@]}" -qq -y install "${plain[@]}" ||
+    die "apt-get install failed for: ${plain[*]}"
+fi
+# Their own services are not used: scripts/slurm_local.sh starts daemons of its own.
+if ((${#lean[@]})); then
+  "${SUDO[@]}" apt-get "${apt_opts[@]}" -qq -y install --no-install-recommends "${lean[@]}" ||
+    die "apt-get install failed for: ${lean[*]}"
+fi
 
 # Trust nothing: every package must now be installed.
 mapfile -t still_missing < <(missing_packages)
 if ((${#still_missing[@]} != 0)); then
   die "still not installed after apt-get: ${still_missing[*]}"
 fi
-echo "install_deps.sh: done, all ${#PACKAGES[@]} packages installed"
+echo "install_deps.sh: done, all $((${#PACKAGES[@]} + ${#WITHOUT_RECOMMENDS[@]})) packages installed"
