@@ -41,7 +41,7 @@ int main(int argc, char* argv[]) {
     // ---------------------------------------------------------------- device
     const LaunchEnv env = read_launch_env();  // [*] RANK, WORLD_SIZE, ... from the launcher
     set_console_rank(env.rank);               // [*] only rank 0 prints
-    torch::Device device = select_rank_device(config.device, env.local_rank);  // [*]
+    torch::Device device = select_rank_device(config.device, env);  // [*]
     configure_cpu_threads(config.threads, env.local_world_size);  // [*] cores shared by the ranks
     torch::manual_seed(config.seed);
     ProcessGroup group(env, config.backend, device,  // [*] rendezvous with the other ranks

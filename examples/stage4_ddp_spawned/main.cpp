@@ -36,7 +36,7 @@ using namespace tutorial;
 int train_worker(const TrainConfig& config, const LaunchEnv& env) {  // [*]
   // ---------------------------------------------------------------- device
   set_console_rank(env.rank);
-  torch::Device device = select_rank_device(config.device, env.local_rank);
+  torch::Device device = select_rank_device(config.device, env);
   configure_cpu_threads(config.threads, env.local_world_size);
   torch::manual_seed(config.seed);
   ProcessGroup group(env, config.backend, device,

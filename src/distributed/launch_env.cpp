@@ -214,7 +214,8 @@ LaunchEnv read_slurm(const EnvLookup& lookup) {
   const Number local_world_size = slurm_local_world_size(env);
   check_ranks(rank, local_rank, world_size, local_world_size);
   return {Launcher::kSlurm,       rank.value,       local_rank.value,      world_size.value,
-          local_world_size.value, slurm_master_addr(env, world_size), master_port(env)};
+          local_world_size.value, slurm_master_addr(env, world_size), master_port(env),
+          /*gpus_bound_per_task=*/env.get("SLURM_GPUS_PER_TASK").has_value()};
 }
 
 }  // namespace

@@ -20,6 +20,9 @@ struct LaunchEnv {
   int64_t local_world_size;  // processes on this node
   std::string master_addr;   // host of rank 0, where the process group meets
   int master_port;
+  // Slurm shows each task only its own GPUs (srun --gpus-per-task: it sets
+  // CUDA_VISIBLE_DEVICES per task), so a task's first visible GPU is its own.
+  bool gpus_bound_per_task = false;
 };
 
 // A function from variable name to value (nullopt when unset), so tests can
@@ -40,7 +43,8 @@ EnvLookup process_environment();
 //  - Slurm's srun, when SLURM_PROCID is set: SLURM_PROCID, SLURM_LOCALID,
 //    SLURM_NTASKS, SLURM_NTASKS_PER_NODE or this node's (SLURM_NODEID) entry
 //    of SLURM_TASKS_PER_NODE; MASTER_ADDR, else the first host of
-//    SLURM_STEP_NODELIST, SLURM_NODELIST or SLURM_JOB_NODELIST; MASTER_PORT (29500).
+//    SLURM_STEP_NODELIST, SLURM_NODELIST or SLURM_JOB_NODELIST; MASTER_PORT (29500);
+//    SLURM_GPUS_PER_TASK, set with --gpus-per-task, for gpus_bound_per_task.
 // Throws a one-line UserError naming the variable and its value for anything
 // missing or out of range, and one saying how to launch when no launcher's
 // variables are set.

@@ -2,6 +2,7 @@
 // environment: the happy paths, defaults, precedence, Slurm's compressed
 // lists, and one clear UserError naming the variable for every bad value.
 #include "distributed/launch_env.h"
+#include "distributed/rank_device.h"
 #include "distributed/slurm_nodelist.h"
 
 #include "user_error_assertions.h"
@@ -253,6 +254,45 @@ TEST(LaunchEnv, SlurmBadValuesNameTheVariable) {
 }
 
 // --- Open MPI ---
+
+TEST(LaunchEnv, SlurmGpusPerTaskMeansEachTaskSeesOnlyItsOwnGpus) {
+  EXPECT_FALSE(read(slurm_vars()).gpus_bound_per_task);
+  EXPECT_TRUE(read(with(slurm_vars(), "SLURM_GPUS_PER_TASK", "1")).gpus_bound_per_task);
+  EXPECT_FALSE(read(with(torchrun_vars(), "SLURM_GPUS_PER_TASK", "1")).gpus_bound_per_task)
+      << "only srun binds GPUs to tasks";
+}
+
+TEST(RankDevice, EachRankTakesTheGpuOfItsLocalRankWhereItSeesThemAll) {
+  const LaunchEnv torchrun = read(torchrun_vars());  // local rank 1 of 2
+  EXPECT_EQ(rank_gpu_index(torchrun, 2), 1);
+  EXPECT_EQ(rank_gpu_index(torchrun, 8), 1);
+  const LaunchEnv slurm = read(slurm_vars());  // local rank 1 of 4, GPUs not bound to tasks
+  EXPECT_EQ(rank_gpu_index(slurm, 4), 1);
+}
+
+TEST(RankDevice, ASlurmTaskThatSeesOnlyItsOwnGpuTakesIt) {
+  // srun --ntasks-per-node 4 --gpus-per-task 1: CUDA_VISIBLE_DEVICES holds one
+  // GPU per task, so every local rank sees exactly one, as cuda:0.
+  Vars vars = with(slurm_vars(), "SLURM_GPUS_PER_TASK", "1");
+  for (const std::string local_rank : {"0", "1", "3"}) {
+    EXPECT_EQ(rank_gpu_index(read(with(vars, "SLURM_LOCALID", local_rank)), 1), 0) << local_rank;
+  }
+  // --gpus-per-task 2: each task's first GPU.
+  EXPECT_EQ(rank_gpu_index(read(with(vars, "SLURM_GPUS_PER_TASK", "2")), 2), 0);
+}
+
+TEST(RankDevice, MoreRanksThanGpusIsAUserErrorOnEveryRank) {
+  // Local rank 0 and 1 of 2 with one GPU between them: never both on cuda:0.
+  for (const std::string local_rank : {"0", "1"}) {
+    EXPECT_TRUE(throws_user_error(
+        [&] { rank_gpu_index(read(with(torchrun_vars(), "LOCAL_RANK", local_rank)), 1); },
+        {"2 ranks run on this node, and each sees 1 GPU(s)"}))
+        << local_rank;
+  }
+  EXPECT_TRUE(throws_user_error(
+      [&] { rank_gpu_index(read(with(slurm_vars(), "SLURM_GPUS_PER_TASK", "1")), 0); },
+      {"has no GPU of its own"}));
+}
 
 TEST(LaunchEnv, ReadsOpenMpi) {
   const LaunchEnv e = read(open_mpi_vars());
