@@ -148,6 +148,24 @@ start_ranks() {
   set +m
 }
 
+# Prints the local ranks that are stopped (SIGSTOP or a debugger: state T or t),
+# killing them: they can neither save nor exit on SIGTERM.
+kill_stopped() {
+  local i stat names=""
+  for i in "${!pids[@]}"; do
+    [[ -z ${statuses[i]:-} ]] || continue
+    stat=$(cat "/proc/${pids[i]}/stat" 2>/dev/null) || continue
+    stat=${stat##*) }
+    case ${stat%% *} in
+      T | t)
+        kill -s KILL -- "-${pids[i]}" 2>/dev/null || kill -s KILL "${pids[i]}" 2>/dev/null
+        names+="${names:+, }$((node_rank * nproc + i))"
+        ;;
+    esac
+  done
+  echo "$names"
+}
+
 # Collects the ranks that have exited; the first failure stops the rest.
 # Several ranks found dead at once: name one killed by a signal, the likely
 # cause, rather than a peer that exited because it lost its connection to it.
@@ -166,8 +184,9 @@ reap() {
   done
   if [[ -n $failed ]] && ((!stopping)); then
     failed_status=${statuses[failed]}
+    stopped=$(kill_stopped)
     echo "$me: rank $((node_rank * nproc + failed)) exited with status $failed_status;" \
-      "stopping the other ranks" >&2
+      "${stopped:+rank $stopped is stopped (SIGSTOP or a debugger): killed; }stopping the other ranks" >&2
     grace_ticks=50
     stop_ranks TERM
   fi

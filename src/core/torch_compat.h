@@ -12,6 +12,13 @@
 // 1.13; both spellings work with either, so the code uses c10:: at LibTorch
 // call sites and std:: elsewhere.
 
+// NCCL's asynchronous error handling (a collective stuck past the timeout
+// ends the process instead of hanging it): on by default since 2.0, read
+// from NCCL_ASYNC_ERROR_HANDLING before.
+namespace tutorial::compat {
+inline constexpr bool kNcclAsyncErrorHandlingByDefault = TUTORIAL_TORCH_AT_LEAST(2, 0);
+}
+
 // c10d: the collectives of a process group live in ProcessGroup in 1.13 and
 // in Backend (which ProcessGroupGloo/NCCL derive from) since 2.0.
 #ifdef TUTORIAL_COMPAT_C10D

@@ -134,7 +134,7 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
     launch_ready_buckets();
     torch::NoGradGuard no_grad;
     for (auto& bucket : buckets) {
-      bucket.work->wait();
+      group.wait(bucket.work, "the gradient all-reduce");
       for (size_t i = 0; i < bucket.params.size(); ++i) {
         auto& p = params[bucket.params[i]];
         auto averaged =

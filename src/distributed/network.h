@@ -7,6 +7,9 @@
 
 namespace tutorial {
 
+// True when `host` (a name or an address) resolves to an address.
+bool resolves(const std::string& host);
+
 // A TCP port on this machine that nobody listens on right now (the kernel
 // picks it).
 int find_free_port();

@@ -25,6 +25,10 @@
 namespace tutorial {
 namespace {
 
+// How long the heartbeat's store operations may take before they count as
+// "the store does not answer".
+constexpr std::chrono::milliseconds kHeartbeatStoreTimeout{3000};
+
 std::string choose_backend(const std::string& requested, const torch::Device& device) {
   const auto available = available_backends();
   auto has = [&](const std::string& name) {
@@ -67,21 +71,32 @@ class QuietStderr {
   int saved_;
 };
 
+enum class StoreRole {
+  kRendezvous,  // rank 0 hosts the store (unless torchrun's agent does); all ranks wait for all
+  kClient,      // one more connection to it, for the heartbeat
+};
+
 // TCPStore failures (timeouts, ports in use) arrive as c10::Error with a
 // backtrace: say what they mean in one line.
 c10::intrusive_ptr<c10d::Store> connect_store(const LaunchEnv& env,
-                                              std::chrono::milliseconds timeout) {
+                                              std::chrono::milliseconds timeout, StoreRole role) {
   // Under torchrun the agent already hosts a store at MASTER_PORT: every rank
   // is its client, in a namespace of its own per restart, as Python does.
   const char* agent_store = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
   const bool use_agent_store = agent_store && std::string(agent_store) == "True";
+  const bool rendezvous = role == StoreRole::kRendezvous;
   c10d::TCPStoreOptions options;
   options.port = static_cast<uint16_t>(env.master_port);
-  options.isServer = env.rank == 0 && !use_agent_store;
-  options.numWorkers = static_cast<size_t>(env.world_size);
-  options.waitWorkers = true;
+  options.isServer = rendezvous && env.rank == 0 && !use_agent_store;
+  if (rendezvous) options.numWorkers = static_cast<size_t>(env.world_size);
+  options.waitWorkers = rendezvous;
   options.timeout = timeout;
   const std::string where = env.master_addr + ":" + std::to_string(env.master_port);
+  if (!resolves(env.master_addr)) {  // else TCPStore would retry it until the timeout
+    throw UserError("rank " + std::to_string(env.rank) + ": the master host '" + env.master_addr +
+                    "' does not resolve to an address (set MASTER_ADDR to one every node "
+                    "reaches)");
+  }
   try {
     QuietStderr quiet;
     c10::intrusive_ptr<c10d::Store> store =
@@ -134,6 +149,14 @@ void wait_for_every_rank(c10d::Store& store, const LaunchEnv& env,
 
 }  // namespace
 
+std::optional<std::pair<std::string, std::string>> nccl_error_handling_setting(
+    const EnvLookup& env, bool on_by_default) {
+  if (on_by_default || env("NCCL_ASYNC_ERROR_HANDLING") || env("TORCH_NCCL_ASYNC_ERROR_HANDLING")) {
+    return std::nullopt;
+  }
+  return std::make_pair(std::string("NCCL_ASYNC_ERROR_HANDLING"), std::string("1"));
+}
+
 std::vector<std::string> available_backends() {
   std::vector<std::string> backends;
   if (TUTORIAL_WITH_GLOO) backends.push_back("gloo");
@@ -146,9 +169,11 @@ ProcessGroup::ProcessGroup(const LaunchEnv& env, const std::string& backend,
     : rank_(env.rank),
       world_size_(env.world_size),
       backend_name_(choose_backend(backend, device)),
-      device_(device) {
+      device_(device),
+      timeout_(timeout),
+      where_(env.master_addr + ":" + std::to_string(env.master_port)) {
   const auto start = std::chrono::steady_clock::now();
-  store_ = connect_store(env, timeout);
+  store_ = connect_store(env, timeout, StoreRole::kRendezvous);
   // What is left of the timeout (rank 0's store may have spent it waiting).
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       timeout - (std::chrono::steady_clock::now() - start));
@@ -183,44 +208,96 @@ ProcessGroup::ProcessGroup(const LaunchEnv& env, const std::string& backend,
 #endif
 #if TUTORIAL_WITH_NCCL
   if (backend_name_ == "nccl") {
+    if (const auto setting = nccl_error_handling_setting(process_environment(),
+                                                         compat::kNcclAsyncErrorHandlingByDefault)) {
+      ::setenv(setting->first.c_str(), setting->second.c_str(), /*overwrite=*/0);
+    }
     auto options = c10d::ProcessGroupNCCL::Options::create();
     options->timeout = timeout;
     group_ = c10::make_intrusive<c10d::ProcessGroupNCCL>(store_, rank, size, options);
   }
 #endif
   if (!group_) throw UserError("backend " + backend_name_ + " is not available in this build");
+  // Short store timeouts: the heartbeat must not hang on a store that stopped answering.
+  heartbeat_ = std::make_unique<Heartbeat>(
+      connect_store(env, kHeartbeatStoreTimeout, StoreRole::kClient), rank_, world_size_);
 }
 
 ProcessGroup::~ProcessGroup() {
-  try {
-    barrier();
-  } catch (const std::exception& e) {
-    // A rank failed or left early: nothing to wait for. Say so once, briefly.
-    std::cerr << "rank " << rank_ << ": final barrier failed: " << first_line(e.what())
-              << std::endl;
+  // Every rank stops beating before the barrier, so none talks to rank 0's
+  // store once rank 0 is past it and gone.
+  heartbeat_.reset();
+  if (!failed_) {
+    try {
+      group_->barrier()->wait();
+    } catch (const std::exception& e) {
+      // A rank failed or left early: nothing to wait for. Say so once, briefly.
+      std::cerr << "rank " << rank_ << ": final barrier failed: " << first_line(e.what())
+                << std::endl;
+    }
   }
   group_.reset();
   store_.reset();
 }
 
-void ProcessGroup::barrier() { group_->barrier()->wait(); }
+void ProcessGroup::barrier() { wait(group_->barrier(), "a barrier"); }
+
+void ProcessGroup::wait(const c10::intrusive_ptr<c10d::Work>& work, const std::string& what) {
+  try {
+    work->wait();
+  } catch (const std::exception& e) {  // c10::Error, or Gloo's own exceptions
+    failed_ = true;
+    throw UserError(explain_failure(what, e.what()));
+  }
+}
+
+std::string ProcessGroup::explain_failure(const std::string& what, const std::string& cause) const {
+  const std::string failed = "rank " + std::to_string(rank_) + ": " + what + " " +
+                             (cause.find("imed out") != std::string::npos
+                                  ? "timed out after " + std::to_string(timeout_.count() / 1000) + " s"
+                                  : "failed (" + first_line(cause) + ")");
+  if (!heartbeat_) return failed;
+  std::vector<SilentRank> silent;
+  try {
+    silent = heartbeat_->silent_ranks();
+  } catch (const std::exception&) {
+    return failed + ", and the store at " + where_ +
+           " does not answer: rank 0, which hosts it, has ended or stopped answering";
+  }
+  if (silent.empty()) {
+    return failed + " though every rank is alive: do all ranks run the same steps, with the same " +
+           "options and data? (a step longer than --dist-timeout also ends so)";
+  }
+  std::string ranks;
+  double longest = 0;
+  for (size_t i = 0; i < silent.size(); ++i) {
+    ranks += (i == 0 ? "" : ", ") + std::to_string(silent[i].rank);
+    longest = std::max(longest, silent[i].seconds);
+  }
+  return failed + ": rank" + (silent.size() > 1 ? "s " : " ") + ranks + " stopped answering " +
+         std::to_string(static_cast<int64_t>(longest)) +
+         " s ago: ended, stopped (SIGSTOP, a debugger) or frozen (on its host, "
+         "ps -o pid,stat,args shows T for a stopped process)";
+}
 
 // NCCL works on GPU tensors only: CPU tensors take a round trip to the device.
 void ProcessGroup::run_collective(
-    torch::Tensor& tensor,
+    torch::Tensor& tensor, const std::string& what,
     const std::function<c10::intrusive_ptr<c10d::Work>(std::vector<torch::Tensor>&)>& collective) {
   const bool staged = backend_name_ == "nccl" && !tensor.is_cuda();
   std::vector<torch::Tensor> tensors{staged ? tensor.to(device_) : tensor};
-  collective(tensors)->wait();
+  wait(collective(tensors), what);
   if (staged) tensor.copy_(tensors.front());
 }
 
 void ProcessGroup::all_reduce_sum(torch::Tensor& tensor) {
-  run_collective(tensor, [&](std::vector<torch::Tensor>& t) { return group_->allreduce(t); });
+  run_collective(tensor, "an all-reduce",
+                 [&](std::vector<torch::Tensor>& t) { return group_->allreduce(t); });
 }
 
 void ProcessGroup::broadcast_from_rank0(torch::Tensor& tensor) {
-  run_collective(tensor, [&](std::vector<torch::Tensor>& t) { return group_->broadcast(t); });
+  run_collective(tensor, "a broadcast",
+                 [&](std::vector<torch::Tensor>& t) { return group_->broadcast(t); });
 }
 
 }  // namespace tutorial

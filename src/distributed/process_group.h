@@ -4,13 +4,17 @@
 
 #define TUTORIAL_COMPAT_C10D
 #include "core/torch_compat.h"
+#include "distributed/heartbeat.h"
 #include "distributed/launch_env.h"
 
 #include <torch/types.h>
 
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace c10d {
@@ -41,19 +45,38 @@ class ProcessGroup {
   void all_reduce_sum(torch::Tensor& tensor);
   void broadcast_from_rank0(torch::Tensor& tensor);
 
+  // Waits for a collective of collectives(). When it fails (a timeout, a lost
+  // connection), throws a one-line UserError saying which rank stopped
+  // answering, found by the ranks' heartbeats: "rank 0: the gradient
+  // all-reduce timed out after 20 s: rank 1 (22 s ago) stopped answering: ...".
+  // `what` names the collective for that message.
+  void wait(const c10::intrusive_ptr<c10d::Work>& work, const std::string& what);
+
  private:
   void run_collective(
-      torch::Tensor& tensor,
+      torch::Tensor& tensor, const std::string& what,
       const std::function<c10::intrusive_ptr<c10d::Work>(std::vector<torch::Tensor>&)>& collective);
+  std::string explain_failure(const std::string& what, const std::string& cause) const;
 
   int64_t rank_, world_size_;
   std::string backend_name_;
   torch::Device device_;
+  std::chrono::milliseconds timeout_;
+  std::string where_;    // the store's host:port
+  bool failed_ = false;  // a collective failed: no final barrier
   c10::intrusive_ptr<c10d::Store> store_;
   c10::intrusive_ptr<compat::CollectiveGroup> group_;
+  std::unique_ptr<Heartbeat> heartbeat_;
 };
 
 // Backends this build of LibTorch can create: "gloo" and/or "nccl".
 std::vector<std::string> available_backends();
+
+// The variable to set (name, value) so that a NCCL collective stuck past the
+// timeout ends the process instead of hanging it forever: NCCL_ASYNC_ERROR_HANDLING=1
+// where LibTorch leaves that off by default (before 2.0) and the user set
+// neither it nor TORCH_NCCL_ASYNC_ERROR_HANDLING; nullopt otherwise.
+std::optional<std::pair<std::string, std::string>> nccl_error_handling_setting(
+    const EnvLookup& env, bool on_by_default);
 
 }  // namespace tutorial

@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <thread>
 #include <vector>
 
@@ -32,6 +34,29 @@ std::string describe_status(int status) {
 
 int exit_code_of(int status) {
   return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+// True when process `pid` is stopped (SIGSTOP, a debugger): state T or t in /proc.
+bool is_stopped(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const size_t end_of_name = text.rfind(") ");
+  if (end_of_name == std::string::npos || end_of_name + 2 >= text.size()) return false;
+  const char state = text[end_of_name + 2];
+  return state == 'T' || state == 't';
+}
+
+// Kills the running workers that are stopped (they cannot save or exit on
+// SIGTERM) and names them: "; worker 1 is stopped (SIGSTOP or a debugger): killed".
+std::string kill_stopped(const std::vector<pid_t>& pids, const std::vector<bool>& running) {
+  std::string names;
+  for (size_t i = 0; i < pids.size(); ++i) {
+    if (!running[i] || !is_stopped(pids[i])) continue;
+    ::kill(pids[i], SIGKILL);
+    names += (names.empty() ? "" : ", ") + std::to_string(i);
+  }
+  if (names.empty()) return "";
+  return "; worker " + names + " is stopped (SIGSTOP or a debugger): killed";
 }
 
 void signal_all(const std::vector<pid_t>& pids, const std::vector<bool>& running, int signal) {
@@ -117,7 +142,7 @@ int spawn_workers(int64_t num_workers, const std::function<int(int64_t)>& worker
     }
     if (failed >= 0 && !stopping) {
       std::cerr << "worker " << failed << " " << describe_status(failed_status)
-                << "; stopping the other workers" << std::endl;
+                << kill_stopped(pids, running) << "; stopping the other workers" << std::endl;
       if (result == 0) result = exit_code_of(failed_status);
       stopping = true;
       kill_deadline = std::chrono::steady_clock::now() + grace;

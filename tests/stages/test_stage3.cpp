@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <chrono>
 #include <fstream>
+#include <regex>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -115,6 +116,9 @@ TEST(Stage3, BadLaunchEnvironmentsEndInOneLineAndExitStatus2) {
       {"RANK=0 WORLD_SIZE=2" + master, "only 1 of 2 ranks joined"},  // rank 1 never comes
       {"RANK=0 LOCAL_RANK=0 WORLD_SIZE=1 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + busy.port(),
        "in use"},
+      // A Slurm node name that only the cluster's own config knows.
+      {"RANK=1 LOCAL_RANK=0 WORLD_SIZE=2 MASTER_ADDR=n1.invalid MASTER_PORT=" + busy.port(),
+       "the master host 'n1.invalid' does not resolve to an address"},
   };
   for (const auto& [variables, phrase] : cases) {
     const auto r = run_command(std::string(kClearLauncherVariables) + variables + " '" +
@@ -125,6 +129,44 @@ TEST(Stage3, BadLaunchEnvironmentsEndInOneLineAndExitStatus2) {
     EXPECT_EQ(count_lines(r.err), 1) << variables << ": stderr is\n" << r.err;
     EXPECT_NE(r.err.find(phrase), std::string::npos) << variables << ": " << r.err;
   }
+}
+
+TEST(Stage3, ARankThatStopsAnsweringIsNamedWithinTheTimeout) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
+  TempDir dir;
+  write_idx_dataset(dir.path() / "data", 2048, 64);
+  // Rank 1 is stopped (SIGSTOP), not killed, 3 s into training: a hang.
+  {
+    std::ofstream script(dir.path() / "rank.sh");
+    script << "if [ \"$RANK\" = 1 ]; then (sleep 3; kill -STOP $$) & fi\n"
+           << "exec '" << kStage3Path << "' --device cpu --epochs 1000 --dist-timeout 10 "
+           << "--data-dir '" << dir / "data" << "' --output-dir '" << dir / "out" << "'\n";
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run_command(std::string(kClearLauncherVariables) + "'" + kLaunchLocalPath +
+                                 "' --nproc-per-node 2 --master-port " +
+                                 std::to_string(tutorial::find_free_port()) + " -- /bin/sh '" +
+                                 dir / "rank.sh" + "'",
+                             dir);
+  const double seconds = seconds_since(start);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  // Rank 0's one line: which collective (the gradient all-reduce, or the
+  // barrier after an epoch's checkpoint), after how long, which rank.
+  EXPECT_TRUE(std::regex_search(r.err, std::regex("stage3_ddp_launched: error: rank 0: "
+                                                  "[a-z -]+ timed out after 10 s: rank 1 stopped "
+                                                  "answering [0-9]+ s ago")))
+      << r.err;
+  EXPECT_NE(r.err.find("rank 0 exited with status 2; rank 1 is stopped (SIGSTOP or a debugger): "
+                       "killed"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(count_lines(r.err), 2) << r.err;
+  EXPECT_LT(seconds, 3 + 10 + 10.0) << "the stop, --dist-timeout, and a few seconds";
+  EXPECT_EQ(running_processes("[s]tage3_ddp_launched --device cpu --epochs 1000 .*" +
+                                  dir.path().filename().string(),
+                              dir),
+            "")
+      << "no rank is left behind, stopped or not";
 }
 
 TEST(Stage3, ARankKilledMidEpochStopsTheJobWithinTheTimeout) {

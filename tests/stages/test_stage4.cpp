@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <regex>
 
 using namespace tutorial::testdata;
 
@@ -43,6 +44,41 @@ TEST(Stage4, AKilledWorkerStopsTheOtherAndIsNamed) {
   EXPECT_EQ(r.exit_code, 128 + 9) << r.err;
   EXPECT_NE(r.err.find("worker 1 was killed by signal 9"), std::string::npos) << r.err;
   EXPECT_LT(seconds, 60.0);
+  EXPECT_EQ(running_processes("[s]tage4_ddp_spawned --nproc-per-node 2 .*" +
+                                  dir.path().filename().string(),
+                              dir),
+            "")
+      << "no worker is left behind";
+}
+
+TEST(Stage4, AStoppedWorkerIsNamedAndKilledWithinTheTimeout) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
+  TempDir dir;
+  write_idx_dataset(dir.path() / "data", 2048, 64);
+  // Stop (SIGSTOP) the newest process of this run (the last worker forked) 3 s in.
+  {
+    std::ofstream script(dir.path() / "run.sh");
+    script << "'" << kStage4Path << "' --nproc-per-node 2 --device cpu --epochs 1000 "
+           << "--dist-timeout 10 --data-dir '" << dir / "data" << "' --output-dir '"
+           << dir / "out" << "' &\n"
+           << "sleep 3\n"
+           << "pkill -STOP -n -f '[s]tage4_ddp_spawned --nproc-per-node 2 .*"
+           << dir.path().filename().string() << "'\n"
+           << "wait $!\n";
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run_command("/bin/sh '" + dir / "run.sh" + "'", dir);
+  const double seconds = seconds_since(start);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(std::regex_search(r.err, std::regex("stage4_ddp_spawned: error: rank 0: [a-z -]+ "
+                                                  "timed out after 10 s: rank 1 stopped "
+                                                  "answering [0-9]+ s ago")))
+      << r.err;
+  EXPECT_NE(r.err.find("worker 0 exited with status 2; worker 1 is stopped (SIGSTOP or a "
+                       "debugger): killed"),
+            std::string::npos)
+      << r.err;
+  EXPECT_LT(seconds, 3 + 10 + 10.0);
   EXPECT_EQ(running_processes("[s]tage4_ddp_spawned --nproc-per-node 2 .*" +
                                   dir.path().filename().string(),
                               dir),
