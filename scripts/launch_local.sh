@@ -185,7 +185,10 @@ reap() {
   if [[ -n $failed ]] && ((!stopping)); then
     failed_status=${statuses[failed]}
     stopped=$(kill_stopped)
-    echo "$me: rank $((node_rank * nproc + failed)) exited with status $failed_status;" \
+    cause=""
+    # NCCL's watchdog aborts a rank whose collective outlived its timeout.
+    ((failed_status == 134)) && cause=" (SIGABRT: with NCCL, a collective that outlived --dist-timeout)"
+    echo "$me: rank $((node_rank * nproc + failed)) exited with status $failed_status$cause;" \
       "${stopped:+rank $stopped is stopped (SIGSTOP or a debugger): killed; }stopping the other ranks" >&2
     grace_ticks=50
     stop_ranks TERM

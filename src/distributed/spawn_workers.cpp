@@ -26,8 +26,12 @@ void remember_signal(int signal) { forwarded_signal = signal; }
 // "exited with status 3" or "was killed by signal 9 (Killed)".
 std::string describe_status(int status) {
   if (WIFSIGNALED(status)) {
+    // NCCL's watchdog aborts a rank whose collective outlived its timeout.
+    const std::string cause = WTERMSIG(status) == SIGABRT
+                                  ? "; with NCCL, a collective that outlived --dist-timeout"
+                                  : "";
     return "was killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
-           strsignal(WTERMSIG(status)) + ")";
+           strsignal(WTERMSIG(status)) + cause + ")";
   }
   return "exited with status " + std::to_string(WEXITSTATUS(status));
 }

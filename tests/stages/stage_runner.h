@@ -63,6 +63,14 @@ inline double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// A job one of whose processes was sent a signal: what it printed, how long
+// it took, and what of it was still running afterwards (pgrep's lines).
+struct SignalledRun {
+  RunResult result;
+  double seconds = 0;
+  std::string left_running;
+};
+
 inline RunResult run(const std::string& program, const std::string& args, const TempDir& dir) {
   return run_command("'" + program + "' " + args, dir);
 }

@@ -131,24 +131,41 @@ TEST(Stage3, BadLaunchEnvironmentsEndInOneLineAndExitStatus2) {
   }
 }
 
-TEST(Stage3, ARankThatStopsAnsweringIsNamedWithinTheTimeout) {
-  TUTORIAL_SKIP_WITHOUT_GLOO();
+namespace {
+
+// Two CPU ranks of the default job under launch_local.sh, rank 1 sent
+// `signal` (kill's name for it) 3 s into training.
+SignalledRun run_with_rank1_signalled(const std::string& signal, int dist_timeout_s) {
   TempDir dir;
   write_idx_dataset(dir.path() / "data", 2048, 64);
-  // Rank 1 is stopped (SIGSTOP), not killed, 3 s into training: a hang.
   {
+    // After exec, the shell's PID is the rank's.
     std::ofstream script(dir.path() / "rank.sh");
-    script << "if [ \"$RANK\" = 1 ]; then (sleep 3; kill -STOP $$) & fi\n"
-           << "exec '" << kStage3Path << "' --device cpu --epochs 1000 --dist-timeout 10 "
-           << "--data-dir '" << dir / "data" << "' --output-dir '" << dir / "out" << "'\n";
+    script << "if [ \"$RANK\" = 1 ]; then (sleep 3; kill -" << signal << " $$) & fi\n"
+           << "exec '" << kStage3Path << "' --device cpu --epochs 1000 --dist-timeout "
+           << dist_timeout_s << " --data-dir '" << dir / "data" << "' --output-dir '"
+           << dir / "out" << "'\n";
   }
   const auto start = std::chrono::steady_clock::now();
-  const auto r = run_command(std::string(kClearLauncherVariables) + "'" + kLaunchLocalPath +
-                                 "' --nproc-per-node 2 --master-port " +
-                                 std::to_string(tutorial::find_free_port()) + " -- /bin/sh '" +
-                                 dir / "rank.sh" + "'",
-                             dir);
-  const double seconds = seconds_since(start);
+  SignalledRun run;
+  run.result = run_command(std::string(kClearLauncherVariables) + "'" + kLaunchLocalPath +
+                               "' --nproc-per-node 2 --master-port " +
+                               std::to_string(tutorial::find_free_port()) + " -- /bin/sh '" +
+                               dir / "rank.sh" + "'",
+                           dir);
+  run.seconds = seconds_since(start);
+  run.left_running = running_processes(
+      "[s]tage3_ddp_launched --device cpu --epochs 1000 .*" + dir.path().filename().string(), dir);
+  return run;
+}
+
+}  // namespace
+
+TEST(Stage3, ARankThatStopsAnsweringIsNamedWithinTheTimeout) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
+  // Rank 1 is stopped, not killed: a hang.
+  const SignalledRun run = run_with_rank1_signalled("STOP", 10);
+  const RunResult& r = run.result;
   EXPECT_EQ(r.exit_code, 2) << r.err;
   // Rank 0's one line: which collective (the gradient all-reduce, or the
   // barrier after an epoch's checkpoint), after how long, which rank.
@@ -161,38 +178,27 @@ TEST(Stage3, ARankThatStopsAnsweringIsNamedWithinTheTimeout) {
             std::string::npos)
       << r.err;
   EXPECT_EQ(count_lines(r.err), 2) << r.err;
-  EXPECT_LT(seconds, 3 + 10 + 10.0) << "the stop, --dist-timeout, and a few seconds";
-  EXPECT_EQ(running_processes("[s]tage3_ddp_launched --device cpu --epochs 1000 .*" +
-                                  dir.path().filename().string(),
-                              dir),
-            "")
-      << "no rank is left behind, stopped or not";
+  EXPECT_LT(run.seconds, 3 + 10 + 10.0) << "the stop, --dist-timeout, and a few seconds";
+  EXPECT_EQ(run.left_running, "") << "no rank is left behind, stopped or not";
+}
+
+TEST(Stage3, AnAbortedRankIsNamedWithTheLikelyCause) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
+  // SIGABRT: how NCCL's watchdog ends a rank stuck in a collective.
+  const SignalledRun run = run_with_rank1_signalled("ABRT", 20);
+  EXPECT_NE(run.result.err.find("rank 1 exited with status 134 (SIGABRT: with NCCL, a collective "
+                                "that outlived --dist-timeout); stopping the other ranks"),
+            std::string::npos)
+      << run.result.err;
+  EXPECT_EQ(run.left_running, "") << "no rank is left behind";
 }
 
 TEST(Stage3, ARankKilledMidEpochStopsTheJobWithinTheTimeout) {
   TUTORIAL_SKIP_WITHOUT_GLOO();
-  TempDir dir;
-  write_idx_dataset(dir.path() / "data", 2048, 64);
-  const std::string port = std::to_string(tutorial::find_free_port());
-  // Rank 1 is SIGKILLed 3 s into training (after exec the shell's PID is the rank's).
-  {
-    std::ofstream script(dir.path() / "rank.sh");
-    script << "if [ \"$RANK\" = 1 ]; then (sleep 3; kill -9 $$) & fi\n"
-           << "exec '" << kStage3Path << "' --device cpu --epochs 1000 --dist-timeout 20 "
-           << "--data-dir '" << dir / "data" << "' --output-dir '" << dir / "out" << "'\n";
-  }
-  const auto start = std::chrono::steady_clock::now();
-  const auto r = run_command(std::string(kClearLauncherVariables) + "'" + kLaunchLocalPath +
-                                 "' --nproc-per-node 2 --master-port " + port +
-                                 " -- /bin/sh '" + dir / "rank.sh" + "'",
-                             dir);
-  const double seconds = seconds_since(start);
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("rank 1 exited with status 137"), std::string::npos) << r.err;
-  EXPECT_LT(seconds, 60.0);
-  EXPECT_EQ(running_processes("[s]tage3_ddp_launched --device cpu --epochs 1000 .*" +
-                                  dir.path().filename().string(),
-                              dir),
-            "")
-      << "no rank is left behind";
+  const SignalledRun run = run_with_rank1_signalled("9", 20);
+  EXPECT_NE(run.result.exit_code, 0);
+  EXPECT_NE(run.result.err.find("rank 1 exited with status 137"), std::string::npos)
+      << run.result.err;
+  EXPECT_LT(run.seconds, 60.0);
+  EXPECT_EQ(run.left_running, "") << "no rank is left behind";
 }

@@ -23,52 +23,48 @@ TEST(Stage4, TwoSpawnedWorkersTrainAndSave) {
   expect_a_finished_two_rank_run(r, dir, "spawned");
 }
 
-TEST(Stage4, AKilledWorkerStopsTheOtherAndIsNamed) {
-  TUTORIAL_SKIP_WITHOUT_GLOO();
+namespace {
+
+// Two workers of the default job; the newest process of the run (the last
+// worker forked) is sent `signal` (pkill's name for it) 3 s in.
+SignalledRun run_with_last_worker_signalled(const std::string& signal, int dist_timeout_s) {
   TempDir dir;
   write_idx_dataset(dir.path() / "data", 2048, 64);
-  // Kill the newest process of this run (the last worker forked) 3 s in.
+  const std::string pattern =
+      "[s]tage4_ddp_spawned --nproc-per-node 2 .*" + dir.path().filename().string();
   {
     std::ofstream script(dir.path() / "run.sh");
     script << "'" << kStage4Path << "' --nproc-per-node 2 --device cpu --epochs 1000 "
-           << "--dist-timeout 20 --data-dir '" << dir / "data" << "' --output-dir '"
-           << dir / "out" << "' &\n"
+           << "--dist-timeout " << dist_timeout_s << " --data-dir '" << dir / "data"
+           << "' --output-dir '" << dir / "out" << "' &\n"
            << "sleep 3\n"
-           << "pkill -9 -n -f '[s]tage4_ddp_spawned --nproc-per-node 2 .*"
-           << dir.path().filename().string() << "'\n"
+           << "pkill -" << signal << " -n -f '" << pattern << "'\n"
            << "wait $!\n";
   }
   const auto start = std::chrono::steady_clock::now();
-  const auto r = run_command("/bin/sh '" + dir / "run.sh" + "'", dir);
-  const double seconds = seconds_since(start);
-  EXPECT_EQ(r.exit_code, 128 + 9) << r.err;
-  EXPECT_NE(r.err.find("worker 1 was killed by signal 9"), std::string::npos) << r.err;
-  EXPECT_LT(seconds, 60.0);
-  EXPECT_EQ(running_processes("[s]tage4_ddp_spawned --nproc-per-node 2 .*" +
-                                  dir.path().filename().string(),
-                              dir),
-            "")
-      << "no worker is left behind";
+  SignalledRun run;
+  run.result = run_command("/bin/sh '" + dir / "run.sh" + "'", dir);
+  run.seconds = seconds_since(start);
+  run.left_running = running_processes(pattern, dir);
+  return run;
+}
+
+}  // namespace
+
+TEST(Stage4, AKilledWorkerStopsTheOtherAndIsNamed) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
+  const SignalledRun run = run_with_last_worker_signalled("9", 20);
+  EXPECT_EQ(run.result.exit_code, 128 + 9) << run.result.err;
+  EXPECT_NE(run.result.err.find("worker 1 was killed by signal 9"), std::string::npos)
+      << run.result.err;
+  EXPECT_LT(run.seconds, 60.0);
+  EXPECT_EQ(run.left_running, "") << "no worker is left behind";
 }
 
 TEST(Stage4, AStoppedWorkerIsNamedAndKilledWithinTheTimeout) {
   TUTORIAL_SKIP_WITHOUT_GLOO();
-  TempDir dir;
-  write_idx_dataset(dir.path() / "data", 2048, 64);
-  // Stop (SIGSTOP) the newest process of this run (the last worker forked) 3 s in.
-  {
-    std::ofstream script(dir.path() / "run.sh");
-    script << "'" << kStage4Path << "' --nproc-per-node 2 --device cpu --epochs 1000 "
-           << "--dist-timeout 10 --data-dir '" << dir / "data" << "' --output-dir '"
-           << dir / "out" << "' &\n"
-           << "sleep 3\n"
-           << "pkill -STOP -n -f '[s]tage4_ddp_spawned --nproc-per-node 2 .*"
-           << dir.path().filename().string() << "'\n"
-           << "wait $!\n";
-  }
-  const auto start = std::chrono::steady_clock::now();
-  const auto r = run_command("/bin/sh '" + dir / "run.sh" + "'", dir);
-  const double seconds = seconds_since(start);
+  const SignalledRun run = run_with_last_worker_signalled("STOP", 10);
+  const RunResult& r = run.result;
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_TRUE(std::regex_search(r.err, std::regex("stage4_ddp_spawned: error: rank 0: [a-z -]+ "
                                                   "timed out after 10 s: rank 1 stopped "
@@ -78,12 +74,8 @@ TEST(Stage4, AStoppedWorkerIsNamedAndKilledWithinTheTimeout) {
                        "debugger): killed"),
             std::string::npos)
       << r.err;
-  EXPECT_LT(seconds, 3 + 10 + 10.0);
-  EXPECT_EQ(running_processes("[s]tage4_ddp_spawned --nproc-per-node 2 .*" +
-                                  dir.path().filename().string(),
-                              dir),
-            "")
-      << "no worker is left behind";
+  EXPECT_LT(run.seconds, 3 + 10 + 10.0) << "the stop, --dist-timeout, and a few seconds";
+  EXPECT_EQ(run.left_running, "") << "no worker is left behind, stopped or not";
 }
 
 TEST(Stage4, BadSpawnOptionsEndInOneLineAndExitStatus2) {
