@@ -97,6 +97,13 @@ done
 if our_pid "$dir/slurmctld.pid" >/dev/null; then
   fail "a cluster of $dir is running already: scripts/slurm_local.sh stop --dir $dir"
 fi
+# munged refuses a socket below a folder that not everyone may enter.
+parent=$dir
+while [[ $parent != / ]]; do
+  parent=$(dirname "$parent")
+  (( 8#$(stat -c %a "$parent") & 1 )) ||
+    fail "munged needs every folder above its socket to be open to all (o+x), and $parent is not: chmod o+x it, or choose another --dir"
+done
 stop_cluster  # what a failed start may have left
 rm -rf "$dir/munge" "$dir/state" "$dir/spool" "$dir/log"
 # munged refuses a socket folder others may write to; Slurm's clients need to enter it.
