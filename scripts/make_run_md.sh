@@ -3,7 +3,8 @@
 #   scripts/make_run_md.sh [BUILD_DIR]
 # Runs: stage 1 with its defaults (the tutorial's job, 5 epochs), stage 2 for
 # one epoch, stage 3 with two CPU ranks (the default job), stage 4 with two
-# workers (the default job), ResNet-20 on the
+# workers (the default job), stage 3 under a one-node Slurm cluster of
+# scripts/slurm_local.sh for one epoch (where Slurm is installed), ResNet-20 on the
 # CIFAR-10 image folder for one epoch when
 # ../shared/datasets/cifar10-jpeg.tar.gz is there, and two bad inputs.
 # Takes about 10 minutes on 2 CPU cores.
@@ -11,6 +12,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
 work=$(mktemp -d)
+chmod 755 "$work"  # scripts/slurm_local.sh's munged wants its folder open to all
 trap 'rm -rf "$work"' EXIT
 out=$root/RUN.md
 
@@ -53,6 +55,30 @@ show "Stage 3: DistributedDataParallel with two CPU ranks (scripts/launch_local.
 
 show "Stage 4: two worker processes started by the program (one epoch)" \
   "$build/examples/stage4_ddp_spawned" --nproc-per-node 2 --output-dir stage4
+
+# Stage 5: the batch script under a one-node Slurm cluster on this machine,
+# from the working folder, where build/ leads to the build tree.
+if command -v slurmctld >/dev/null; then
+  ln -s "$build" "$work/build"
+  echo "running: stage 5 under Slurm" >&2
+  {
+    echo "## Stage 5: stage 3 under Slurm (scripts/slurm_local.sh, one epoch)"
+    echo
+    echo '```'
+    echo "\$ eval \"\$(scripts/slurm_local.sh start --dir slurm --port 16817)\""
+    eval "$(cd "$work" && "$root/scripts/slurm_local.sh" start --dir slurm --port 16817)"
+    sbatch_options=(--wait --nodes=1 --ntasks-per-node=2 --cpus-per-task=1 --gpus-per-node=0)
+    echo "\$ sbatch ${sbatch_options[*]} scripts/slurm_stage3.sbatch --epochs 1"
+    (cd "$work" && sbatch "${sbatch_options[@]}" "$root/scripts/slurm_stage3.sbatch" \
+      --epochs 1 2>&1) || echo "(exit status $?)"
+    echo "\$ cat ddp-stage3-1.out"
+    cat "$work/ddp-stage3-1.out"
+    echo '```'
+    echo
+  } >> "$out.tmp"
+  "$root/scripts/slurm_local.sh" stop --dir "$work/slurm"
+  rm -f "$work/build"
+fi
 
 cifar=$root/../shared/datasets/cifar10-jpeg.tar.gz
 if [[ -f $cifar ]]; then
