@@ -108,9 +108,6 @@ torch::Tensor data_parallel(const Classifier& model, const torch::Tensor& input,
 }
 
 ForwardFn data_parallel_forward(const Classifier& model, const std::vector<torch::Device>& devices) {
-  if (devices.size() < 2) {
-    return [model](const torch::Tensor& x) { return model.forward(x); };
-  }
   return [model, devices](const torch::Tensor& x) { return data_parallel(model, x, devices); };
 }
 
