@@ -2,6 +2,7 @@
 
 #include "core/errors.h"
 
+#include <ATen/ScalarOps.h>
 #include <torch/csrc/autograd/engine.h>
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/function_hook.h>
@@ -31,10 +32,34 @@ void broadcast_coalesced(ProcessGroup& group, const std::vector<torch::Tensor>& 
   }
 }
 
+// `param`'s slice of a flat bucket, with the parameter's own sizes and
+// strides (channels-last weights keep their layout) where they cover a dense
+// block of memory. It shares the bucket's storage without being an autograd
+// view of it: optimizer.zero_grad() of LibTorch 1.13 calls detach_() on each
+// gradient, which a view refuses.
+torch::Tensor bucket_slice(const torch::Tensor& buffer, int64_t offset, const torch::Tensor& param) {
+  const auto strides = param.is_non_overlapping_and_dense()
+                           ? param.strides().vec()
+                           : buffer.slice(0, 0, param.numel()).view(param.sizes()).strides().vec();
+  torch::NoGradGuard no_grad;
+  auto slice = torch::empty({0}, buffer.options());
+  slice.set_(buffer.storage(), buffer.storage_offset() + offset, param.sizes(), strides);
+  return slice;
+}
+
 }  // namespace
 
 // Everything the gradient hooks touch. Hooks hold a weak_ptr to it, so a hook
 // that outlives its DistributedDataParallel does nothing.
+//
+// Gradients live in the buckets (PyTorch's gradient_as_bucket_view): each
+// parameter's .grad becomes its slice of a bucket, so the averaged
+// result needs no copying back, and a gradient accumulated into that view
+// (no_sync, or gradients zeroed rather than freed) is divided where it is. A
+// gradient the backward made anew (the step before freed them, as
+// zero_grad(set_to_none) does) is copied in once, divided on the way, as
+// PyTorch's reducer does. With one rank an all-reduce is the identity: the
+// hooks then only check that every parameter got a gradient.
 struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> {
   struct Bucket {
     std::vector<size_t> params;  // indices into `params`
@@ -47,8 +72,10 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
 
   ProcessGroup& group;
   bool find_unused;
+  bool communicates;          // more than one rank
   std::vector<torch::Tensor> params;
   std::vector<std::string> names;
+  std::vector<torch::Tensor> views;  // params[i]'s slice of its bucket (bucket_slice)
   std::vector<size_t> bucket_of;
   std::vector<Bucket> buckets;
   std::vector<std::shared_ptr<torch::autograd::Node>> accumulators;  // keep hooks alive
@@ -60,7 +87,8 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
   std::vector<bool> ready;
   size_t next_bucket = 0;     // buckets launch in order: the same order on every rank
 
-  Reducer(ProcessGroup& g, bool find_unused_parameters) : group(g), find_unused(find_unused_parameters) {}
+  Reducer(ProcessGroup& g, bool find_unused_parameters)
+      : group(g), find_unused(find_unused_parameters), communicates(g.world_size() > 1) {}
 
   void arm() {
     std::lock_guard<std::mutex> lock(mutex);
@@ -78,7 +106,7 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
     std::lock_guard<std::mutex> lock(mutex);
     if (!armed || ready[index]) return;
     if (!callback_queued) {
-      // Runs once backward has finished every node: wait, then hand gradients back.
+      // Runs once backward has finished every node: wait, then check.
       std::weak_ptr<Reducer> weak = shared_from_this();
       torch::autograd::Engine::get_default_engine().queue_callback([weak] {
         if (auto self = weak.lock()) self->finish();
@@ -86,30 +114,33 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
       callback_queued = true;
     }
     ready[index] = true;
+    if (!communicates) return;
+    move_into_bucket(index);
     --buckets[bucket_of[index]].pending;
     launch_ready_buckets();
   }
 
-  void launch_ready_buckets() {
-    while (next_bucket < buckets.size() && buckets[next_bucket].pending == 0) {
-      launch(buckets[next_bucket++]);
+  // Makes params[index].grad its bucket view holding grad / world size.
+  void move_into_bucket(size_t index) {
+    torch::NoGradGuard no_grad;
+    auto& grad = params[index].mutable_grad();
+    auto& view = views[index];
+    const double world = static_cast<double>(group.world_size());
+    if (!grad.defined()) {
+      view.zero_();  // an unused parameter (find_unused_parameters)
+    } else if (grad.is_alias_of(view)) {
+      view.div_(world);
+    } else {
+      at::mul_out(view, grad, at::native::wrapped_scalar_tensor(1.0 / world));
     }
+    grad = view;
   }
 
-  void launch(Bucket& bucket) {
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < bucket.params.size(); ++i) {
-      const auto& p = params[bucket.params[i]];
-      auto slice = bucket.buffer.slice(0, bucket.offsets[i], bucket.offsets[i] + p.numel());
-      if (p.grad().defined()) {
-        slice.copy_(p.grad().reshape(-1));
-      } else {
-        slice.zero_();  // an unused parameter (find_unused_parameters)
-      }
+  void launch_ready_buckets() {
+    while (next_bucket < buckets.size() && buckets[next_bucket].pending == 0) {
+      std::vector<torch::Tensor> tensors{buckets[next_bucket].buffer};
+      buckets[next_bucket++].work = group.collectives().allreduce(tensors);
     }
-    bucket.buffer.div_(static_cast<double>(group.world_size()));
-    std::vector<torch::Tensor> tensors{bucket.buffer};
-    bucket.work = group.collectives().allreduce(tensors);
   }
 
   void finish() {
@@ -124,28 +155,22 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
         continue;
       }
       ready[i] = true;
-      --buckets[bucket_of[i]].pending;
+      if (communicates) {
+        move_into_bucket(i);
+        --buckets[bucket_of[i]].pending;
+      } else if (!params[i].grad().defined()) {
+        torch::NoGradGuard no_grad;
+        params[i].mutable_grad() = torch::zeros_like(params[i]);
+      }
     }
     if (!unused.empty()) {
       throw std::runtime_error(
           "DistributedDataParallel: these parameters got no gradient in this step: " + unused +
           " (every rank must use every parameter, or set find_unused_parameters)");
     }
+    if (!communicates) return;
     launch_ready_buckets();
-    torch::NoGradGuard no_grad;
-    for (auto& bucket : buckets) {
-      group.wait(bucket.work, "the gradient all-reduce");
-      for (size_t i = 0; i < bucket.params.size(); ++i) {
-        auto& p = params[bucket.params[i]];
-        auto averaged =
-            bucket.buffer.slice(0, bucket.offsets[i], bucket.offsets[i] + p.numel()).view_as(p);
-        if (p.grad().defined()) {
-          p.mutable_grad().copy_(averaged);
-        } else {
-          p.mutable_grad() = averaged.clone();
-        }
-      }
-    }
+    for (auto& bucket : buckets) group.wait(bucket.work, "the gradient all-reduce");
   }
 };
 
@@ -207,8 +232,13 @@ DistributedDataParallel::DistributedDataParallel(std::shared_ptr<torch::nn::Modu
     bucket.numel += p.numel();
     r.bucket_of[k] = r.buckets.size() - 1;
   }
+  r.views.resize(r.params.size());
   for (auto& bucket : r.buckets) {
     bucket.buffer = torch::zeros({bucket.numel}, r.params[bucket.params.front()].options());
+    for (size_t i = 0; i < bucket.params.size(); ++i) {
+      const auto& p = r.params[bucket.params[i]];
+      r.views[bucket.params[i]] = bucket_slice(bucket.buffer, bucket.offsets[i], p);
+    }
   }
 
   for (size_t k = 0; k < r.params.size(); ++k) {
@@ -223,7 +253,7 @@ DistributedDataParallel::~DistributedDataParallel() = default;
 torch::Tensor DistributedDataParallel::forward(
     const std::function<torch::Tensor(const torch::Tensor&)>& module_forward,
     const torch::Tensor& input) {
-  if (options_.broadcast_buffers && module_->is_training()) {
+  if (options_.broadcast_buffers && module_->is_training() && group_.world_size() > 1) {
     const auto buffers = module_->buffers();
     if (!buffers.empty()) broadcast_coalesced(group_, buffers);
   }

@@ -5,8 +5,10 @@
 // ready; when every gradient of a bucket (about 25 MB, reverse parameter
 // order, a small first bucket) is ready, the bucket is all-reduced
 // asynchronously, so communication overlaps the rest of backward. At the end
-// of backward every bucket is waited for and the averaged gradients copied
-// back, so optimizer.step() sees the same gradients on every rank.
+// of backward every bucket is waited for, so optimizer.step() sees the same
+// gradients on every rank. Each gradient is its parameter's slice of a bucket
+// (PyTorch's gradient_as_bucket_view), so nothing is copied back; with one
+// rank nothing is copied or sent at all.
 #pragma once
 
 #include "distributed/process_group.h"

@@ -6,6 +6,7 @@
 #include "distributed/network.h"
 #include "models/model_factory.h"
 #include "train/config.h"
+#include "train/fast_path.h"
 #include "train/optimizer.h"
 
 #include "build_config.h"
@@ -83,10 +84,23 @@ void train_reference(Classifier& model, const Batches& data, int64_t micro_batch
   }
 }
 
+// How a step clears the last step's gradients: LibTorch's zero_grad() (in
+// place on 1.13, freed on 2.x), or the engine's two ways (train/optimizer.h).
+enum class GradientReset { kZeroGrad, kFree, kZeroInPlace };
+
+void reset_gradients(torch::optim::Optimizer& optimizer, GradientReset reset) {
+  switch (reset) {
+    case GradientReset::kZeroGrad: optimizer.zero_grad(); break;
+    case GradientReset::kFree: free_gradients(optimizer); break;
+    case GradientReset::kZeroInPlace: zero_gradients_in_place(optimizer); break;
+  }
+}
+
 // Each rank trains its slice of every batch under DDP; returns the ranks' models.
 std::vector<Classifier> train_ddp(const std::string& name, ImageShape shape,
                                   const Classifier& initial, const Batches& data,
-                                  int64_t world_size, int64_t accumulation = 1) {
+                                  int64_t world_size, int64_t accumulation = 1,
+                                  GradientReset reset = GradientReset::kZeroGrad) {
   std::vector<Classifier> models;
   for (int64_t rank = 0; rank < world_size; ++rank) {
     torch::manual_seed(100 + static_cast<uint64_t>(rank));  // different starts: DDP must align them
@@ -109,7 +123,7 @@ std::vector<Classifier> train_ddp(const std::string& name, ImageShape shape,
       auto images = data.images[step].chunk(world_size)[static_cast<size_t>(rank)];
       auto labels = data.labels[step].chunk(world_size)[static_cast<size_t>(rank)];
       auto image_parts = images.chunk(accumulation), label_parts = labels.chunk(accumulation);
-      sgd.zero_grad();
+      reset_gradients(sgd, reset);
       for (int64_t m = 0; m < accumulation; ++m) {
         auto loss_of = [&] {
           auto out = ddp.forward(forward, image_parts[static_cast<size_t>(m)]);
@@ -178,6 +192,46 @@ TEST_F(Ddp, NoSyncAccumulationEqualsTheUnaccumulatedRun) {
   auto plain = train_ddp("mlp", shape, initial, data, 2, /*accumulation=*/1);
   auto accumulated = train_ddp("mlp", shape, initial, data, 2, /*accumulation=*/2);
   expect_same_parameters(plain[0], accumulated);
+}
+
+TEST_F(Ddp, GradientsFreedOrZeroedBetweenStepsGiveTheSameTraining) {
+  // Gradients live in the buckets: one freed comes back as a new tensor and
+  // is copied in; one zeroed in place already is the bucket's slice.
+  const ImageShape shape{1, 8, 8};
+  auto data = random_batches(4, 16, shape, 4);
+  auto reference = seeded_model("mlp", shape);
+  train_reference(reference, data, 1);
+  for (auto reset : {GradientReset::kFree, GradientReset::kZeroInPlace}) {
+    for (int64_t accumulation : {1, 2}) {
+      SCOPED_TRACE(testing::Message() << "reset " << static_cast<int>(reset) << ", accumulation "
+                                      << accumulation);
+      expect_same_parameters(
+          reference, train_ddp("mlp", shape, seeded_model("mlp", shape), data, 2, accumulation, reset));
+    }
+  }
+}
+
+TEST_F(Ddp, AfterBackwardEachGradientIsItsSliceOfTheBucket) {
+  const ImageShape shape{3, 8, 8};
+  run_ranks(2, [&](int64_t, ProcessGroup& group) {
+    torch::manual_seed(0);
+    auto model = make_model("resnet20", shape, 4);
+    convert_to_channels_last(*model.module());  // conv weights keep their strides
+    DistributedDataParallel ddp(model.module(), group, DdpOptions{25.0, 25.0});
+    ASSERT_EQ(ddp.num_buckets(), 1);
+    auto forward = [&](const torch::Tensor& x) { return model.forward(x); };
+    for (int step = 0; step < 2; ++step) {
+      auto out = ddp.forward(forward, torch::randn({2, 3, 8, 8}));
+      out.sum().backward();
+      const auto params = model->parameters();
+      for (const auto& p : params) {
+        ASSERT_TRUE(p.grad().defined());
+        EXPECT_TRUE(p.grad().is_alias_of(params.front().grad())) << "a gradient outside the bucket";
+        EXPECT_EQ(p.grad().strides(), p.strides());
+      }
+      free_gradients(*std::make_unique<ForeachSgd>(params, torch::optim::SGDOptions(0.1)));
+    }
+  });
 }
 
 TEST_F(Ddp, EvaluationSumsOverRanks) {
