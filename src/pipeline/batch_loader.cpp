@@ -2,10 +2,38 @@
 
 #include "core/errors.h"
 
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
 namespace tutorial {
+
+torch::Tensor gather_rows(const torch::Tensor& source, const torch::Tensor& indices, bool pinned) {
+  if (!source.is_cpu() || !source.is_contiguous() || indices.scalar_type() != torch::kLong ||
+      !indices.is_cpu()) {
+    auto rows = source.index_select(0, indices);
+    return pinned ? rows.pin_memory() : rows;
+  }
+  auto sizes = source.sizes().vec();
+  sizes[0] = indices.numel();
+  auto rows = torch::empty(sizes, source.options().pinned_memory(pinned));
+  const auto row_bytes = static_cast<size_t>(source.numel() > 0 ? source.stride(0) : 0) *
+                         source.element_size();
+  const auto* from = static_cast<const char*>(source.data_ptr());
+  auto* to = static_cast<char*>(rows.data_ptr());
+  const auto contiguous_indices = indices.contiguous();
+  const auto* index = contiguous_indices.data_ptr<int64_t>();
+  const int64_t count = source.size(0);
+  for (int64_t i = 0; i < indices.numel(); ++i) {
+    if (index[i] < 0 || index[i] >= count) {
+      throw std::out_of_range("gather_rows: index " + std::to_string(index[i]) + " of " +
+                              std::to_string(count) + " rows");
+    }
+    std::memcpy(to + static_cast<size_t>(i) * row_bytes,
+                from + static_cast<size_t>(index[i]) * row_bytes, row_bytes);
+  }
+  return rows;
+}
 
 BatchLoader::BatchLoader(const ImageDataset& dataset, ShardedSampler sampler,
                          LoaderOptions options)
@@ -33,12 +61,10 @@ Batch BatchLoader::make_batch(int64_t batch_index) const {
   const auto begin = batch_index * options_.batch_size;
   const auto end = std::min(begin + options_.batch_size, epoch_indices_.size(0));
   auto indices = epoch_indices_.slice(0, begin, end);
-  Batch batch{dataset_.images.index_select(0, indices), dataset_.labels.index_select(0, indices)};
+  const bool pinned = options_.device.is_cuda() && options_.pin_memory;
+  Batch batch{gather_rows(dataset_.images, indices, pinned),
+              gather_rows(dataset_.labels, indices, pinned)};
   if (options_.device.is_cuda() && !batch.images.is_cuda()) {  // else the dataset lives there
-    if (options_.pin_memory) {
-      batch.images = batch.images.pin_memory();
-      batch.labels = batch.labels.pin_memory();
-    }
     // uint8 crosses the bus (4x smaller than float); conversion happens on the GPU.
     batch.images = batch.images.to(options_.device, /*non_blocking=*/options_.pin_memory);
     batch.labels = batch.labels.to(options_.device, /*non_blocking=*/options_.pin_memory);

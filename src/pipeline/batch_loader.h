@@ -1,5 +1,5 @@
 // Batches from an in-memory dataset, with no per-sample objects: each batch
-// is one index_select of the dataset tensors by the sampler's indices.
+// gathers the dataset tensors' rows by the sampler's indices.
 //
 // Optionally a background thread prepares the next batches (gather, pin,
 // copy to the device) while the current one trains.
@@ -23,6 +23,13 @@ struct Batch {
   torch::Tensor images;  // uint8 [B,C,H,W] on the loader's device
   torch::Tensor labels;  // int64 [B] on the loader's device
 };
+
+// source.index_select(0, indices), in pinned memory if asked. For a CPU
+// tensor it is one memcpy per row on the calling thread: the loader's
+// background thread then never starts an OpenMP team of its own, whose
+// spinning threads would take the cores from the training's math, and a
+// pinned batch is written once, not gathered and then copied.
+torch::Tensor gather_rows(const torch::Tensor& source, const torch::Tensor& indices, bool pinned);
 
 struct LoaderOptions {
   int64_t batch_size = 64;

@@ -21,14 +21,23 @@ torch::Tensor to_unit_float(const torch::Tensor& images_uint8) {
   return images_uint8.to(torch::kFloat).div_(255.0);
 }
 
-torch::Tensor normalize(const torch::Tensor& images, const std::vector<double>& mean,
-                        const std::vector<double>& stddev) {
-  const auto channels = images.size(1);
+namespace {
+
+void check_statistics(int64_t channels, const std::vector<double>& mean,
+                      const std::vector<double>& stddev) {
   if (static_cast<int64_t>(mean.size()) != channels ||
       static_cast<int64_t>(stddev.size()) != channels) {
     throw UserError("normalisation needs one mean and one std per channel (" +
                     std::to_string(channels) + " channels)");
   }
+}
+
+}  // namespace
+
+torch::Tensor normalize(const torch::Tensor& images, const std::vector<double>& mean,
+                        const std::vector<double>& stddev) {
+  const auto channels = images.size(1);
+  check_statistics(channels, mean, stddev);
   // Scalar arithmetic per channel: no small tensor of statistics to copy to
   // the device (and wait for) every batch.
   auto normalized = images.clone();
@@ -36,6 +45,30 @@ torch::Tensor normalize(const torch::Tensor& images, const std::vector<double>& 
     normalized.select(1, c).sub_(mean[static_cast<size_t>(c)]).div_(stddev[static_cast<size_t>(c)]);
   }
   return normalized;
+}
+
+ChannelAffine unit_float_normalization(const std::vector<double>& mean,
+                                       const std::vector<double>& stddev, torch::Device device) {
+  check_statistics(static_cast<int64_t>(mean.size()), mean, stddev);
+  // Rounded once here; the batch is then one multiply-add per pixel.
+  std::vector<float> scale, shift;
+  for (size_t c = 0; c < mean.size(); ++c) {
+    scale.push_back(static_cast<float>(1.0 / (255.0 * stddev[c])));
+    shift.push_back(static_cast<float>(-mean[c] / stddev[c]));
+  }
+  const auto channels = static_cast<int64_t>(mean.size());
+  auto as_tensor = [&](const std::vector<float>& values) {
+    return torch::tensor(values).view({1, channels, 1, 1}).to(device);
+  };
+  return {as_tensor(scale), as_tensor(shift)};
+}
+
+torch::Tensor to_normalized_float(const torch::Tensor& images_uint8, const ChannelAffine& affine) {
+  if (images_uint8.size(1) != affine.scale.size(1)) {
+    throw UserError("normalisation needs one mean and one std per channel (" +
+                    std::to_string(images_uint8.size(1)) + " channels)");
+  }
+  return torch::addcmul(affine.shift, images_uint8.to(torch::kFloat), affine.scale);
 }
 
 torch::Tensor random_crop(const torch::Tensor& images, int64_t padding, at::Generator& generator) {
@@ -66,12 +99,16 @@ torch::Tensor random_horizontal_flip(const torch::Tensor& images, at::Generator&
 
 torch::Tensor BatchTransform::operator()(const torch::Tensor& images_uint8,
                                          at::Generator& generator) const {
-  auto images = to_unit_float(images_uint8);
+  auto images = images_uint8;
   if (augment) {
     images = random_horizontal_flip(random_crop(images, crop_padding, generator), generator);
   }
-  if (!mean.empty()) images = normalize(images, mean, stddev);
-  return images;
+  if (mean.empty()) return to_unit_float(images);
+  if (!affine_on_device || affine_on_device->scale.device() != images.device()) {
+    affine_on_device = std::make_shared<ChannelAffine>(
+        unit_float_normalization(mean, stddev, images.device()));
+  }
+  return to_normalized_float(images, *affine_on_device);
 }
 
 }  // namespace tutorial

@@ -116,3 +116,15 @@ TEST(BatchLoader, RejectsBadOptions) {
   EXPECT_THROW(BatchLoader(data, sampler, LoaderOptions{2, false, torch::kCPU, false, -1}),
                UserError);
 }
+
+TEST(BatchLoader, GatherRowsIsIndexSelect) {
+  auto images = torch::randint(0, 256, {10, 3, 4, 5}).to(torch::kUInt8);
+  auto labels = torch::randint(0, 10, {10}, torch::kLong);
+  auto indices = torch::tensor({7, 0, 9, 7, 3}, torch::kLong);
+  EXPECT_TRUE(torch::equal(gather_rows(images, indices, false), images.index_select(0, indices)));
+  EXPECT_TRUE(torch::equal(gather_rows(labels, indices, false), labels.index_select(0, indices)));
+  auto strided = images.transpose(2, 3);  // not contiguous: index_select does it
+  EXPECT_TRUE(torch::equal(gather_rows(strided, indices, false), strided.index_select(0, indices)));
+  EXPECT_EQ(gather_rows(images, torch::zeros({0}, torch::kLong), false).size(0), 0);
+  EXPECT_THROW(gather_rows(images, torch::tensor({10}, torch::kLong), false), std::out_of_range);
+}

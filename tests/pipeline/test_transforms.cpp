@@ -86,3 +86,30 @@ TEST(Transforms, WithoutAugmentationOrStatsItIsToTensor) {
   auto gen = generator(0);
   EXPECT_TRUE(torch::equal(BatchTransform{}(images, gen), to_unit_float(images)));
 }
+
+TEST(Transforms, TheFoldedNormalizationEqualsToTensorThenNormalize) {
+  auto images = torch::randint(0, 256, {8, 3, 5, 5}).to(torch::kUInt8);
+  const std::vector<double> mean{0.49, 0.48, 0.45}, stddev{0.25, 0.24, 0.26};
+  auto expected = normalize(to_unit_float(images), mean, stddev);
+  auto folded = to_normalized_float(images, unit_float_normalization(mean, stddev, torch::kCPU));
+  EXPECT_EQ(folded.scalar_type(), torch::kFloat);
+  EXPECT_TRUE(torch::allclose(folded, expected, /*rtol=*/1e-6, /*atol=*/1e-6))
+      << (folded - expected).abs().max().item<double>();
+  EXPECT_THROW(to_normalized_float(images.slice(1, 0, 2),
+                                   unit_float_normalization(mean, stddev, torch::kCPU)),
+               std::exception);
+}
+
+TEST(Transforms, AugmentingBytesThenNormalizingEqualsAugmentingFloats) {
+  // Crop and flip only move pixels, so doing them on the uint8 batch (as
+  // BatchTransform does) gives what torchvision's order (ToTensor first) gives.
+  auto images = torch::randint(0, 256, {16, 3, 8, 8}).to(torch::kUInt8);
+  const std::vector<double> mean{0.5, 0.4, 0.3}, stddev{0.2, 0.25, 0.3};
+  BatchTransform transform{true, 4, mean, stddev};
+  auto g1 = generator(3), g2 = generator(3);
+  auto floats = random_horizontal_flip(random_crop(to_unit_float(images), 4, g1), g1);
+  auto expected = normalize(floats, mean, stddev);
+  auto actual = transform(images, g2);
+  EXPECT_TRUE(torch::allclose(actual, expected, 1e-6, 1e-6))
+      << (actual - expected).abs().max().item<double>();
+}
