@@ -108,3 +108,21 @@ inline void begin_thread_local_capture(at::cuda::CUDAGraph& graph) {
 }  // namespace tutorial::compat
 #endif
 #endif
+
+// params -= lr * steps with lr a one-element tensor on the parameters'
+// device: one multi-tensor kernel pair since 2.1 (_foreach_mul by a tensor);
+// before, a multiply and subtract per parameter.
+#ifdef TUTORIAL_COMPAT_FOREACH_TENSOR_LR
+#include <ATen/ops/_foreach_mul.h>
+#include <ATen/ops/_foreach_sub.h>
+#include <torch/types.h>
+namespace tutorial::compat {
+inline void foreach_sub_scaled_(at::TensorList params, at::TensorList steps, const at::Tensor& lr) {
+#if TUTORIAL_TORCH_AT_LEAST(2, 1)
+  at::_foreach_sub_(params, at::_foreach_mul(steps, lr));
+#else
+  for (size_t i = 0; i < params.size(); ++i) params[i].sub_(steps[i] * lr);
+#endif
+}
+}  // namespace tutorial::compat
+#endif

@@ -55,9 +55,12 @@ Trainer::Trainer(torch::nn::Module& model, ForwardFn forward, torch::optim::Opti
       device_(device_of(model)),
       progress_(out(), options.progress) {
   if (options_.fast_path.cuda_graph) {
-    const std::string reason =
-        cuda_graph_unavailable_reason(device_, schedule_.kind(), options_.world_size);
+    foreach_sgd_ = dynamic_cast<ForeachSgd*>(&optimizer_);
+    const std::string reason = cuda_graph_unavailable_reason(
+        device_, schedule_.kind(), options_.world_size, foreach_sgd_ != nullptr);
     if (reason.empty()) {
+      // The captured step reads the rate from the device: every schedule replays.
+      if (foreach_sgd_) foreach_sgd_->hold_lr_on_device(device_);
       graphed_step_ = std::make_unique<GraphedStep>(
           [this](const torch::Tensor& images, const torch::Tensor& labels) {
             return train_step(images, labels);
@@ -105,9 +108,14 @@ TrainEpochResult Trainer::train_epoch(BatchLoader& loader) {
     auto images = in_model_layout(train_transform_(batch->images, augment_generator_),
                                   options_.fast_path);
     schedule_.apply(optimizer_, step_);
-    const auto loss = graphed_step_
-                          ? graphed_step_->run(images, batch->labels, schedule_.lr_at(step_))
-                          : train_step(images, batch->labels);
+    torch::Tensor loss;
+    if (graphed_step_) {
+      if (foreach_sgd_) foreach_sgd_->load_lr_to_device();
+      const double baked_lr = foreach_sgd_ ? 0.0 : schedule_.lr_at(step_);
+      loss = graphed_step_->run(images, batch->labels, baked_lr);
+    } else {
+      loss = train_step(images, batch->labels);
+    }
     ++step_;
 
     epoch_loss_sum_ = epoch_loss_sum_.defined() ? epoch_loss_sum_ + loss : loss;

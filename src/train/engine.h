@@ -12,6 +12,7 @@
 #include "train/config.h"
 #include "train/graphed_step.h"
 #include "train/lr_schedule.h"
+#include "train/optimizer.h"
 
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
@@ -109,6 +110,7 @@ class Trainer {
   at::Generator augment_generator_;
   torch::Device device_;
   std::unique_ptr<GraphedStep> graphed_step_;
+  ForeachSgd* foreach_sgd_ = nullptr;  // with a graph: the optimizer, if its rate can live on the device
   StepHook step_hook_;
   ProgressBar progress_;
   int64_t step_ = 0;

@@ -18,17 +18,20 @@ namespace tutorial {
 using TrainStep =
     std::function<torch::Tensor(const torch::Tensor& images, const torch::Tensor& labels)>;
 
-// Why a training step cannot be captured as a CUDA graph here, or "" if it can.
+// Why a training step cannot be captured as a CUDA graph here, or "" if it
+// can. `lr_on_device`: the optimizer reads its rate from a device tensor
+// (ForeachSgd::hold_lr_on_device), so any schedule replays.
 std::string cuda_graph_unavailable_reason(torch::Device device, const std::string& schedule,
-                                          int64_t world_size);
+                                          int64_t world_size, bool lr_on_device);
 
 // Runs `step` eagerly for its first `warmup_steps` calls on a side stream
 // (where cuDNN's autotuner, the optimizer's state and the allocator settle),
 // then captures it into a CUDA graph with static input buffers and replays
 // that. A batch of another shape (an epoch's last, smaller batch) runs
-// eagerly. The learning rate is baked into the captured kernels, so a new
-// rate is captured again (the step schedule: twice a run). If capture fails,
-// it says why, once, and trains eagerly from then on.
+// eagerly. `lr` is the learning rate the captured kernels bake in: a new one
+// is captured again (an optimizer whose rate lives in a device tensor passes
+// a constant instead). If capture fails, it says why, once, and trains
+// eagerly from then on.
 class GraphedStep {
  public:
   explicit GraphedStep(TrainStep step, int64_t warmup_steps = 3);

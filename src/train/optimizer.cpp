@@ -1,4 +1,5 @@
 #define TUTORIAL_COMPAT_OPTIMIZER_STATE
+#define TUTORIAL_COMPAT_FOREACH_TENSOR_LR
 #include "train/optimizer.h"
 
 #include "core/torch_compat.h"
@@ -30,7 +31,8 @@ torch::Tensor ForeachSgd::step(LossClosure closure) {
     at::AutoGradMode enable_grad(true);
     loss = closure();
   }
-  for (auto& group : param_groups_) {
+  for (size_t group_index = 0; group_index < param_groups_.size(); ++group_index) {
+    auto& group = param_groups_[group_index];
     const auto& options = static_cast<const torch::optim::SGDOptions&>(group.options());
     std::vector<torch::Tensor> params, grads;
     for (const auto& param : group.params()) {
@@ -68,9 +70,30 @@ torch::Tensor ForeachSgd::step(LossClosure closure) {
       }
       steps = options.nesterov() ? at::_foreach_add(steps, buffers, options.momentum()) : buffers;
     }
-    at::_foreach_add_(params, steps, -options.lr());
+    if (lr_on_device_.empty()) {
+      at::_foreach_add_(params, steps, -options.lr());
+    } else {
+      compat::foreach_sub_scaled_(params, steps, lr_on_device_[group_index]);
+    }
   }
   return loss;
+}
+
+void ForeachSgd::hold_lr_on_device(torch::Device device) {
+  lr_on_device_.clear();
+  for (const auto& group : param_groups_) {
+    const auto dtype =
+        group.params().empty() ? torch::kFloat : group.params().front().scalar_type();
+    lr_on_device_.push_back(torch::zeros({}, torch::TensorOptions(device).dtype(dtype)));
+  }
+  load_lr_to_device();
+}
+
+void ForeachSgd::load_lr_to_device() {
+  for (size_t i = 0; i < lr_on_device_.size(); ++i) {
+    lr_on_device_[i].fill_(
+        static_cast<const torch::optim::SGDOptions&>(param_groups_[i].options()).lr());
+  }
 }
 
 void free_gradients(torch::optim::Optimizer& optimizer) {

@@ -17,6 +17,20 @@ class ForeachSgd : public torch::optim::SGD {
  public:
   using torch::optim::SGD::SGD;
   torch::Tensor step(LossClosure closure = nullptr) override;
+
+  // For --cuda-graph: from now on step() reads each group's learning rate
+  // from a one-element tensor on `device`, so a captured step replays with
+  // whatever rate the tensor holds and a schedule that changes the rate every
+  // step needs no new capture. (Multiplying by a tensor rounds as the eager
+  // update does, but is not the same kernel: equal within float rounding.)
+  void hold_lr_on_device(torch::Device device);
+  bool holds_lr_on_device() const { return !lr_on_device_.empty(); }
+  // Copies each group's options().lr() into its tensor: before each step,
+  // outside any capture (on the stream the step then runs on).
+  void load_lr_to_device();
+
+ private:
+  std::vector<torch::Tensor> lr_on_device_;  // one per parameter group
 };
 
 ForeachSgd make_sgd(const std::vector<torch::Tensor>& parameters, const TrainConfig& config);

@@ -5,6 +5,7 @@
 #include <torch/cuda.h>
 #include <torch/serialize.h>
 
+#include <cmath>
 #include <sstream>
 #include <vector>
 
@@ -123,6 +124,51 @@ TEST(ForeachSgdCuda, StepsAsLibTorchsSgdOnTheGpu) {
   expect_equal(runs.reference_parameters, runs.foreach_parameters);
   EXPECT_FALSE(torch::allclose(runs.foreach_parameters[0].cpu(), make_parameters()[0]))
       << "nothing trained";
+}
+
+// --cuda-graph's optimizer: the rate read from a device tensor, changed every
+// step as a cosine schedule does, steps as the eager update within rounding,
+// and a rate written to the options reaches the step only through
+// load_lr_to_device (a captured step cannot see the options).
+void expect_lr_on_device_steps_as_eager(torch::Device device) {
+  const auto options = torch::optim::SGDOptions(0.1).momentum(0.9).nesterov(true).weight_decay(5e-4);
+  SideBySide runs(options, device);
+  runs.foreach_sgd.hold_lr_on_device(device);
+  ASSERT_TRUE(runs.foreach_sgd.holds_lr_on_device());
+  for (int step = 0; step < 6; ++step) {
+    const double lr = 0.1 * (1.0 + std::cos(M_PI * step / 6.0)) / 2.0;
+    for (auto* sgd : std::initializer_list<torch::optim::Optimizer*>{&runs.reference, &runs.foreach_sgd}) {
+      static_cast<torch::optim::SGDOptions&>(sgd->param_groups()[0].options()).lr(lr);
+    }
+    runs.foreach_sgd.load_lr_to_device();
+    train(runs.reference, runs.reference_parameters, 1);
+    train(runs.foreach_sgd, runs.foreach_parameters, 1);
+  }
+  for (size_t i = 0; i < runs.reference_parameters.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(runs.reference_parameters[i], runs.foreach_parameters[i], 1e-5, 1e-6))
+        << "parameter " << i << " differs by "
+        << (runs.reference_parameters[i] - runs.foreach_parameters[i]).abs().max().item<double>();
+  }
+  // Options changed but not loaded: the step still uses the loaded rate.
+  auto before = copies(runs.foreach_parameters);
+  static_cast<torch::optim::SGDOptions&>(runs.foreach_sgd.param_groups()[0].options()).lr(0.0);
+  train(runs.foreach_sgd, runs.foreach_parameters, 1);
+  EXPECT_FALSE(torch::equal(before[0], runs.foreach_parameters[0]));
+  runs.foreach_sgd.load_lr_to_device();
+  before = copies(runs.foreach_parameters);
+  for (auto& p : runs.foreach_parameters) p.mutable_grad() = torch::zeros_like(p);
+  // lr 0 and zero gradients: only the momentum term could move them, and lr 0 scales it away.
+  runs.foreach_sgd.step();
+  expect_equal(before, runs.foreach_parameters);
+}
+
+TEST(ForeachSgd, WithTheRateOnTheDeviceStepsAsTheEagerUpdate) {
+  expect_lr_on_device_steps_as_eager(torch::kCPU);
+}
+
+TEST(ForeachSgdCuda, WithTheRateOnTheDeviceStepsAsTheEagerUpdateOnTheGpu) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  expect_lr_on_device_steps_as_eager(torch::kCUDA);
 }
 
 TEST(ZeroGradientsInPlace, ZeroesEachGradientWhereItIs) {
