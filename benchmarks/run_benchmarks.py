@@ -10,10 +10,16 @@ CPU) it runs, alternating C++ and Python in each round:
   2. ResNet-20 training throughput, batch 128 (images/s): C++ eager, C++ with
      the fast path, C++ with --cuda-graph, against Python eager, Python with
      the same fast path and, with torch 2.x on CUDA, torch.compile;
-  3. the DDP wrapper's overhead at world size 1 (stage 3 under
-     scripts/launch_local.sh against stage 1, training samples/s);
+  3. DistributedDataParallel's overhead (the tutorial's job, 1 epoch, training
+     samples/s summed over ranks): C++ stage 1 against stage 3 under
+     scripts/launch_local.sh, Python tutorial_job.py against tutorial_job.py
+     --ddp (PyTorch's DistributedDataParallel) under torchrun, each at world
+     size 1 and at world size 2 (two ranks sharing a CPU with Gloo, or two GPUs
+     with NCCL; left out with one GPU), with the wrapper's cost per step at
+     world size 1 in microseconds and as % of the plain step;
   4. the data pipeline alone (batches/s with augmentation), C++ and Python.
-Each figure is the median of --repeats runs; each ratio compares figures of
+Each figure is the median of --repeats runs (section 3: of --ddp-repeats
+interleaved rounds, at least 5 by default); each ratio compares figures of
 this same invocation. Writes OUT/benchmarks.md and OUT/benchmarks.json and
 prints the markdown.
 """
@@ -23,6 +29,7 @@ import json
 import os
 import platform
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -55,7 +62,16 @@ def run(command, env=None, optional=False):
 
 
 def last_json(text):
-    return json.loads(text.strip().splitlines()[-1])
+    """The JSON object on the last line (after torchrun --tee's "[default0]:", if any)."""
+    line = text.strip().splitlines()[-1]
+    return json.loads(line[line.index("{"):])
+
+
+def free_port():
+    """A TCP port nobody listens on now, for a launcher's rendezvous."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def metrics(output_dir):
@@ -176,32 +192,112 @@ class Harness:
 
     # ---------------------------------------------------------------- 3
     def ddp_overhead(self):
+        """Plain training against DistributedDataParallel, C++ (stage 1, stage 3 under
+        scripts/launch_local.sh) and Python (tutorial_job.py, and --ddp under torchrun),
+        at world size 1 and, where there is room for 2 ranks, 2; interleaved rounds."""
+        rounds = self.args.ddp_repeats or max(5, self.args.repeats)
+        self.ddp_rounds = rounds
+        batch = 64
         stage1 = self.exe("examples/stage1_single_device")
         stage3 = self.exe("examples/stage3_ddp_launched")
         launch = os.path.join(ROOT, "scripts", "launch_local.sh")
+        job = os.path.join(HERE, "tutorial_job.py")
         common = ["--data-dir", self.args.data_dir, "--epochs", "1", "--device", self.device]
-        rate = {"stage 1": [], "stage 3, world size 1": []}
+        # Two ranks need two GPUs; on a CPU they share its cores.
+        world_sizes = [1, 2] if not self.cuda or torch.cuda.device_count() >= 2 else [1]
+        # The launchers must not find a rendezvous of the shell this runs in.
         env = {k: v for k, v in os.environ.items()
-               if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")}
-        for round_index in range(self.args.repeats):
-            out1 = os.path.join(self.work, f"ddp-stage1-{round_index}")
-            run([stage1, *common, "--output-dir", out1])
-            rate["stage 1"].append(metrics(out1)[-1]["samples_per_second"])
-            out3 = os.path.join(self.work, f"ddp-stage3-{round_index}")
-            port = str(29600 + round_index)
-            run([launch, "--nproc-per-node", "1", "--master-port", port, stage3, *common,
-                 "--output-dir", out3], env=env)
-            rate["stage 3, world size 1"].append(metrics(out3)[-1]["samples_per_second"])
-        base = median(rate["stage 1"])
-        rows = [{"program": name, "samples_per_s": median(values),
-                 "vs_stage1": median(values) / base} for name, values in rate.items()]
+               if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK")
+               and not k.startswith(("MASTER_", "TORCHELASTIC_"))}
+
+        def threads(ranks):  # stage 3's own default: the cores over the ranks on a machine
+            return ["--threads", str(max(1, self.args.threads // ranks))]
+
+        def cpp_stage1(out):
+            log = run([stage1, *common, *threads(1), "--output-dir", out], env=env)
+            self.libtorch = re.search(r"\| LibTorch\s*\| (\S+)", log).group(1)
+            return metrics(out)[-1]["samples_per_second"]
+
+        def cpp_stage3(ranks):
+            def measure(out):
+                run([launch, "--nproc-per-node", str(ranks), "--master-port", str(free_port()),
+                     stage3, *common, *threads(ranks), "--output-dir", out], env=env)
+                return metrics(out)[-1]["samples_per_second"]  # summed over ranks
+            return measure
+
+        def python_plain(out):
+            return last_json(run([self.python, job, *common, *threads(1)], env=env)
+                             )["samples_per_second"]
+
+        def python_ddp(ranks):
+            def measure(out):
+                # Debian's torch 1.13 on Python 3.11 fails in torchrun without --redirects
+                # 1 --tee 1: rank 0's lines then come prefixed "[default0]:".
+                output = run([self.python, "-m", "torch.distributed.run",
+                              "--nproc_per_node", str(ranks), "--master_port", str(free_port()),
+                              "--redirects", "1", "--tee", "1", "--log_dir", out,
+                              job, "--ddp", *common, *threads(ranks)], env=env)
+                return last_json(output)["samples_per_second"]  # summed over ranks
+            return measure
+
+        # (program, family, DDP?, world size, run): each family's plain row first.
+        variants = [("C++ stage1_single_device", "C++", False, 1, cpp_stage1)]
+        variants += [("C++ stage3_ddp_launched (launch_local.sh)", "C++", True, n, cpp_stage3(n))
+                     for n in world_sizes]
+        variants += [("Python tutorial_job.py", "Python", False, 1, python_plain)]
+        variants += [("Python tutorial_job.py --ddp (torchrun)", "Python", True, n,
+                      python_ddp(n)) for n in world_sizes]
+        rates = [[] for _ in variants]
+        for round_index in range(rounds):
+            for index, (_, _, _, _, measure) in enumerate(variants):
+                out = os.path.join(self.work, f"ddp-{index}-{round_index}")
+                rates[index].append(measure(out))
+        plain = {family: median(rates[index])
+                 for index, (_, family, ddp, _, _) in enumerate(variants) if not ddp}
+        rows = []
+        for index, (program, family, ddp, ranks, _) in enumerate(variants):
+            rate = median(rates[index])
+            row = {"program": program, "ddp": ddp, "world_size": ranks, "samples_per_s": rate,
+                   "vs_plain": rate / plain[family], "runs": rates[index],
+                   "wrapper_us_per_step": None, "wrapper_percent_of_step": None}
+            if ddp and ranks == 1:  # what the wrapper adds to a step of `batch` samples
+                row["wrapper_us_per_step"] = 1e6 * batch * (1 / rate - 1 / plain[family])
+                row["wrapper_percent_of_step"] = 100 * (plain[family] / rate - 1)
+            rows.append(row)
+        backend = "NCCL" if self.cuda else "Gloo"
+        note = (f"Medians of {rounds} interleaved rounds (each round runs every row once, in "
+                "this order). Training samples/s: the samples of rank 0's epoch over the time "
+                "of its training loop alone (no start-up, data loading or evaluation), times "
+                "the world size, as in stage 3's metrics.jsonl; tutorial_job.py reports it "
+                f"the same way. Batch {batch} in all, {batch} / world size per rank under "
+                f"DDP; backend {backend}. Each of N ranks on one machine runs with "
+                f"--threads {self.args.threads} / N (stage 3's own default: the cores over the "
+                "local ranks; this overrides torchrun's OMP_NUM_THREADS=1). Wrapper's cost: "
+                f"1e6 x {batch} x (1 / DDP rate - 1 / plain rate), the microseconds DDP adds "
+                "to one step at world size 1, and that as % of the plain step.")
+        if self.cuda and len(world_sizes) == 1:
+            note += (f" World size 2 left out: it needs 2 GPUs, this machine has "
+                     f"{torch.cuda.device_count()}.")
+        elif not self.cuda:
+            note += (" World size 2 on a CPU adds no hardware: its 2 ranks share the cores, "
+                     "so the row shows the gradient all-reduce's cost plus how differently "
+                     "2 ranks of half the threads use the cores than 1 rank of all of them.")
+
+        def cost(row):
+            if row["wrapper_us_per_step"] is None:
+                return "-"
+            return f"{row['wrapper_us_per_step']:+.0f} us ({row['wrapper_percent_of_step']:+.1f}%)"
+
         self.sections.append({
-            "title": "3. DistributedDataParallel's overhead at world size 1 (tutorial's job, "
-                     "1 epoch, training samples/s)",
-            "columns": ["program", "samples/s", "vs stage 1"],
-            "rows": [[r["program"], f"{r['samples_per_s']:.0f}", f"{r['vs_stage1']:.2f}x"]
+            "title": "3. DistributedDataParallel's overhead at world size 1, and world size "
+                     f"2 (tutorial's job, 1 epoch, training samples/s, {self.device}, "
+                     f"{rounds} rounds)",
+            "columns": ["program", "world size", "training samples/s", "vs its own plain run",
+                        "wrapper's cost per step (world size 1)"],
+            "rows": [[r["program"], str(r["world_size"]),
+                      f"{r['samples_per_s']:.0f}", f"{r['vs_plain']:.2f}x", cost(r)]
                      for r in rows],
-            "data": rows})
+            "note": note, "data": rows})
 
     # ---------------------------------------------------------------- 4
     def pipeline(self):
@@ -239,6 +335,8 @@ class Harness:
         info = {"date": datetime.date.today().isoformat(), "cpu": cpu, "cores": os.cpu_count(),
                 "python_torch": torch.__version__, "libtorch": getattr(self, "libtorch", "?"),
                 "device": self.device, "repeats": self.args.repeats, "threads": self.args.threads}
+        if hasattr(self, "ddp_rounds"):
+            info["ddp_repeats"] = self.ddp_rounds
         if self.cuda:
             info["gpu"] = torch.cuda.get_device_name(0)
             info["cuda"] = torch.version.cuda
@@ -252,7 +350,9 @@ class Harness:
                  + f"{machine['cores']} cores of {machine['cpu']} ({machine['threads']} threads "
                  f"each); LibTorch {machine['libtorch']}, "
                  f"Python torch {machine['python_torch']}; medians of {machine['repeats']} "
-                 "runs, ratios from this same invocation.", ""]
+                 + (f"runs (section 3: of {machine['ddp_repeats']} rounds), "
+                    if "ddp_repeats" in machine else "runs, ")
+                 + "ratios from this same invocation.", ""]
         for section in self.sections:
             lines += [f"### {section['title']}", "",
                       "| " + " | ".join(section["columns"]) + " |",
@@ -285,10 +385,15 @@ def main():
     parser.add_argument("--cpu", action="store_true", help="benchmark the CPU even with a GPU")
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
                         help="CPU threads for both programs (default: all cores)")
+    parser.add_argument("--ddp-repeats", type=int, default=0,
+                        help="interleaved rounds of section 3 (default: the larger of 5 "
+                             "and --repeats)")
     parser.add_argument("--only", default="1234", help="sections to run, e.g. 24")
     args = parser.parse_args()
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
+    if args.ddp_repeats < 0:
+        parser.error("--ddp-repeats must be at least 1 (0: the larger of 5 and --repeats)")
     harness = Harness(args)
     for number, section in zip("1234", (harness.tutorial_job, harness.throughput,
                                         harness.ddp_overhead, harness.pipeline)):
