@@ -53,7 +53,8 @@ int main(int argc, char* argv[]) {
     const int64_t total_steps = config.epochs * train_dataloader.num_batches();
     ForwardFn forward = [&](const torch::Tensor& x) { return model.forward(x); };
     Trainer trainer(*model.module(), forward, optimizer,
-                    LrSchedule(config.schedule, config.lr, total_steps),
+                    LrSchedule(config.schedule, config.lr, total_steps,
+                               config.warmup_epochs * train_dataloader.num_batches()),
                     data.train_transform, data.test_transform,
                     trainer_options(config));
 

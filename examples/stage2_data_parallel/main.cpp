@@ -56,7 +56,8 @@ int main(int argc, char* argv[]) {
     const int64_t total_steps = config.epochs * train_dataloader.num_batches();
     ForwardFn forward = data_parallel_forward(model, gpus);  // [*] the DataParallel model
     Trainer trainer(*model.module(), forward, optimizer,
-                    LrSchedule(config.schedule, config.lr, total_steps),
+                    LrSchedule(config.schedule, config.lr, total_steps,
+                               config.warmup_epochs * train_dataloader.num_batches()),
                     data.train_transform, data.test_transform,
                     trainer_options(config));
 

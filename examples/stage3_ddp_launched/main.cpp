@@ -74,7 +74,8 @@ int main(int argc, char* argv[]) {
       return ddp.forward([&](const torch::Tensor& in) { return model.forward(in); }, x);  // [*]
     };  // [*]
     Trainer trainer(*model.module(), forward, optimizer,
-                    LrSchedule(config.schedule, config.lr, total_steps),
+                    LrSchedule(config.schedule, config.lr, total_steps,
+                               config.warmup_epochs * train_dataloader.num_batches()),
                     data.train_transform, data.test_transform,
                     trainer_options(config, env.rank, env.world_size));  // [*]
 

@@ -89,6 +89,10 @@ void validate(const TrainConfig& c) {
   require(c.weight_decay >= 0, "--weight-decay must be >= 0");
   require(c.schedule == "constant" || c.schedule == "step" || c.schedule == "cosine",
           "--schedule must be constant, step or cosine, got '" + c.schedule + "'");
+  require(c.warmup_epochs >= 0 && c.warmup_epochs < c.epochs,
+          "--warmup-epochs must be in [0, --epochs), got " + std::to_string(c.warmup_epochs));
+  require(c.label_smoothing >= 0 && c.label_smoothing < 1,
+          "--label-smoothing must be in [0, 1), got " + std::to_string(c.label_smoothing));
   require(c.augment == "auto" || c.augment == "on" || c.augment == "off",
           "--augment must be auto, on or off, got '" + c.augment + "'");
   require(c.threads >= 0, "--threads must be >= 0 (0: one per core)");
@@ -133,6 +137,8 @@ std::optional<TrainConfig> parse_command_line(int argc, const char* const argv[]
     ("nesterov", "Nesterov momentum (default: off)", cxxopts::value<bool>()->default_value("false"))
     ("weight-decay", "L2 weight decay", cxxopts::value<std::string>()->default_value("0"))
     ("schedule", "constant | step (/10 at 50% and 75%) | cosine", cxxopts::value<std::string>()->default_value(d.schedule))
+    ("warmup-epochs", "epochs of linear warm-up to --lr, then the schedule over the rest", cxxopts::value<std::string>()->default_value("0"))
+    ("label-smoothing", "label smoothing of the training loss, in [0, 1)", cxxopts::value<std::string>()->default_value("0"))
     ("seed", "random seed (model init, shuffling, augmentation)", cxxopts::value<std::string>()->default_value(std::to_string(d.seed)))
     ("max-steps", "stop after this many steps (0: no limit)", cxxopts::value<std::string>()->default_value("0"));
   options.add_options("Device")
@@ -192,6 +198,8 @@ std::optional<TrainConfig> parse_command_line(int argc, const char* const argv[]
     c.nesterov = get<bool>(result, "nesterov");
     c.weight_decay = get<double>(result, "weight-decay");
     c.schedule = get<std::string>(result, "schedule");
+    c.warmup_epochs = get<int64_t>(result, "warmup-epochs");
+    c.label_smoothing = get<double>(result, "label-smoothing");
     c.seed = get<uint64_t>(result, "seed");
     c.max_steps = get<int64_t>(result, "max-steps");
     c.device = get<std::string>(result, "device");

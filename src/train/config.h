@@ -30,6 +30,8 @@ struct TrainConfig {
   bool nesterov = false;
   double weight_decay = 0.0;
   std::string schedule = "constant";  // constant | step | cosine
+  int64_t warmup_epochs = 0;          // linear warm-up to lr before the schedule
+  double label_smoothing = 0.0;       // cross-entropy label smoothing of the training loss
   uint64_t seed = 0;
   // Where and how
   std::string device = "auto";        // auto | cpu | cuda | cuda:N

@@ -38,6 +38,7 @@ TrainerOptions trainer_options(const TrainConfig& config, int64_t rank, int64_t 
   options.world_size = world_size;
   options.epochs = config.epochs;
   options.progress = config.progress && stdout_is_interactive();
+  options.label_smoothing = config.label_smoothing;
   return options;
 }
 
@@ -79,7 +80,9 @@ torch::Tensor Trainer::train_step(const torch::Tensor& images, const torch::Tens
   {
     AutocastScope autocast(options_.fast_path.amp, device_);
     auto pred = forward_(images);
-    loss = torch::nn::functional::cross_entropy(pred.to(torch::kFloat), labels);
+    loss = torch::nn::functional::cross_entropy(
+        pred.to(torch::kFloat), labels,
+        torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(options_.label_smoothing));
   }
 
   // Backpropagation

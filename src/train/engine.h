@@ -32,6 +32,7 @@ struct TrainerOptions {
   int64_t world_size = 1;      // ranks training together: progress lines count all of them
   int64_t epochs = 0;          // for the progress bar's "Epoch 2/5"
   bool progress = false;       // draw a progress bar (core/progress_bar.h)
+  double label_smoothing = 0;  // of the training loss (the test loss is plain cross-entropy)
 };
 
 // The options a stage trains with: its configuration's, a progress bar where

@@ -12,8 +12,10 @@ class LrSchedule {
  public:
   // kind: "constant"; "step", He et al.'s schedule (divide by 10 at 50% and
   // 75% of training, their 32k and 48k of 64k iterations); "cosine", from the
-  // base rate down to 0 over training.
-  LrSchedule(std::string kind, double base_lr, int64_t total_steps);
+  // base rate down to 0 over training. With warm-up steps, the rate first
+  // rises linearly to the base rate (Goyal et al. 2017, for large batches)
+  // and the schedule then runs over the remaining steps.
+  LrSchedule(std::string kind, double base_lr, int64_t total_steps, int64_t warmup_steps = 0);
 
   double lr_at(int64_t step) const;
   // Sets the rate of every parameter group for this step.
@@ -24,6 +26,7 @@ class LrSchedule {
   std::string kind_;
   double base_lr_;
   int64_t total_steps_;
+  int64_t warmup_steps_;
 };
 
 }  // namespace tutorial

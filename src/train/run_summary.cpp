@@ -28,13 +28,18 @@ ConfigRows describe_run(const TrainConfig& c, const TrainingData& data,
       {"batch size", std::to_string(c.batch_size)},
       {"optimizer", strprintf("SGD lr %g momentum %g%s weight decay %g", c.lr, c.momentum,
                               c.nesterov ? " nesterov" : "", c.weight_decay)},
-      {"lr schedule", c.schedule},
+      {"lr schedule", c.schedule + (c.warmup_epochs > 0 ? ", after " + std::to_string(c.warmup_epochs) +
+                                                             " warm-up epochs"
+                                                       : "")},
       {"seed", std::to_string(c.seed)},
       {"max steps", c.max_steps > 0 ? std::to_string(c.max_steps) : "no limit"},
       {"output dir", c.output_dir},
   };
   const std::string fast_path = describe_fast_path(c.fast_path);
   if (fast_path != "off") rows.insert(rows.begin() + 3, {"fast path", fast_path});
+  if (c.label_smoothing > 0) {
+    rows.insert(rows.end() - 4, {"label smoothing", strprintf("%g", c.label_smoothing)});
+  }
   return rows;
 }
 

@@ -52,7 +52,8 @@ TEST(CommandLine, ParsesEveryOption) {
                   "3", "--batch-size", "128", "--lr", "0.1", "--momentum", "0.9", "--nesterov",
                   "--weight-decay", "5e-4", "--schedule", "cosine", "--seed", "7", "--device",
                   "cpu", "--output-dir", "/o", "--log-interval", "10", "--max-steps", "20",
-                  "--threads", "1", "--prefetch", "0", "--augment", "off"});
+                  "--threads", "1", "--prefetch", "0", "--augment", "off", "--warmup-epochs", "2",
+                  "--label-smoothing", "0.1"});
   ASSERT_TRUE(c);
   EXPECT_EQ(c->data_dir, "/d");
   EXPECT_EQ(c->dataset, "cifar10");
@@ -69,6 +70,8 @@ TEST(CommandLine, ParsesEveryOption) {
   EXPECT_EQ(c->max_steps, 20);
   EXPECT_EQ(c->prefetch, 0);
   EXPECT_EQ(c->augment, "off");
+  EXPECT_EQ(c->warmup_epochs, 2);
+  EXPECT_DOUBLE_EQ(c->label_smoothing, 0.1);
 }
 
 TEST(CommandLine, DevicesOnlyWhereTheStageOffersThem) {
@@ -96,6 +99,10 @@ TEST(CommandLine, NonsenseOptionsNameTheProblem) {
       {{"--schedule", "linear"}, "--schedule"},
       {{"--log-interval", "0"}, "--log-interval"},
       {{"--augment", "maybe"}, "--augment"},
+      {{"--warmup-epochs", "5"}, "--warmup-epochs"},  // not fewer than the 5 epochs
+      {{"--warmup-epochs", "-1"}, "--warmup-epochs"},
+      {{"--label-smoothing", "1"}, "--label-smoothing"},
+      {{"--label-smoothing", "-0.1"}, "--label-smoothing"},
       {{"--no-such-option"}, "no-such-option"},
       {{"stray"}, "stray"},
   };

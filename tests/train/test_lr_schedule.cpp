@@ -41,3 +41,17 @@ TEST(LrSchedule, AppliesToEveryParameterGroup) {
 TEST(LrSchedule, UnknownKindIsAUserError) {
   EXPECT_THROW(LrSchedule("linear", 0.1, 10), tutorial::UserError);
 }
+
+TEST(LrSchedule, WarmUpRisesLinearlyThenTheScheduleRunsOverTheRest) {
+  LrSchedule s("cosine", 0.4, 110, /*warmup_steps=*/10);
+  EXPECT_DOUBLE_EQ(s.lr_at(0), 0.04);
+  EXPECT_DOUBLE_EQ(s.lr_at(4), 0.2);
+  EXPECT_DOUBLE_EQ(s.lr_at(9), 0.4);
+  EXPECT_DOUBLE_EQ(s.lr_at(10), 0.4);              // the cosine's start
+  EXPECT_NEAR(s.lr_at(60), 0.2, 1e-12);            // its middle: 50 of its 100 steps
+  EXPECT_NEAR(s.lr_at(110), 0.0, 1e-12);
+  LrSchedule step("step", 1.0, 30, 10);            // /10 at 50% of the 20 steps after warm-up
+  EXPECT_DOUBLE_EQ(step.lr_at(19), 1.0);
+  EXPECT_DOUBLE_EQ(step.lr_at(20), 0.1);
+  EXPECT_DOUBLE_EQ(LrSchedule("constant", 0.1, 5, 0).lr_at(0), 0.1);  // no warm-up: as before
+}

@@ -105,6 +105,28 @@ TEST(Training, MaxStepsStopsMidEpoch) {
   EXPECT_TRUE(run.trainer.reached_max_steps());
 }
 
+TEST(Training, LabelSmoothingSmoothsTheTrainingLoss) {
+  for (const double smoothing : {0.0, 0.2}) {
+    torch::manual_seed(0);
+    TrainerOptions options{1000, /*max_steps=*/1, 0, {}};
+    options.label_smoothing = smoothing;
+    QuadrantRun run(64, 16, TrainConfig{}, options);
+    // The first batch, as the run's loader will give it, through the untrained model.
+    BatchLoader same(run.data, ShardedSampler(run.data.size(), SamplerOptions{true, 0}),
+                     LoaderOptions{16});
+    same.start_epoch(0);
+    const auto batch = *same.next();
+    const auto logits = run.model.forward(to_unit_float(batch.images));
+    namespace F = torch::nn::functional;
+    const double smoothed =
+        F::cross_entropy(logits, batch.labels, F::CrossEntropyFuncOptions().label_smoothing(0.2))
+            .item<double>();
+    const double plain = F::cross_entropy(logits, batch.labels).item<double>();
+    ASSERT_GT(std::abs(smoothed - plain), 1e-3);
+    EXPECT_NEAR(run.train_epoch(0).mean_loss, smoothing > 0 ? smoothed : plain, 1e-6);
+  }
+}
+
 TEST(Training, PrintsTheTutorialsLogLines) {
   QuadrantRun run(64, 16, TrainConfig{}, TrainerOptions{2, 0, 0, {}});
   testing::internal::CaptureStdout();
