@@ -25,8 +25,8 @@ std::string describe_fast_path(const FastPath& fast_path, bool amp_is_slow) {
 std::string amp_slowdown_reason(torch::Device device,
                                 const std::optional<std::vector<std::string>>& cpu_flags) {
   if (!device.is_cpu() || !cpu_flags || has_fast_bf16_kernels(*cpu_flags)) return "";
-  // Measured: ResNet-20 15x slower (the issue's machine), 8x and the MLP 5-9x
-  // with this project's CPU held to AVX2 kernels.
+  // Measured (BENCHMARKS.md): ResNet-20 15x slower on issue #14's CPU; with
+  // this project's CPU held to AVX2 kernels, ResNet-20 8x and the MLP 5-9x.
   return "this CPU has neither bf16 instructions (AVX512-BF16, AMX, Arm BF16) nor AVX-512: "
          "LibTorch's bf16 runs in generic loops, 5-15x slower than float32";
 }
