@@ -1,6 +1,7 @@
 #include "train/engine.h"
 
 #include "core/console.h"
+#include "core/cpu_features.h"
 #include "core/device.h"
 #include "train/fast_path.h"
 #include "train/optimizer.h"
@@ -55,6 +56,12 @@ Trainer::Trainer(torch::nn::Module& model, ForwardFn forward, torch::optim::Opti
       augment_generator_(at::make_generator<at::CPUGeneratorImpl>(options.seed)),
       device_(device_of(model)),
       progress_(out(), options.progress) {
+  if (options_.fast_path.amp) {
+    const std::string slowdown = amp_slowdown_reason(device_, this_cpu_flags());
+    if (!slowdown.empty()) {
+      out() << "--amp: " << slowdown << "; training in bf16 as asked" << std::endl;
+    }
+  }
   if (options_.fast_path.cuda_graph) {
     foreach_sgd_ = dynamic_cast<ForeachSgd*>(&optimizer_);
     const std::string reason = cuda_graph_unavailable_reason(

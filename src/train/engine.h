@@ -67,6 +67,7 @@ struct EvalResult {
 
 class Trainer {
  public:
+  // With --amp on a CPU where bf16 is much slower, says so (rank 0) and trains in bf16.
   // With --cuda-graph where a step cannot be captured, says why (rank 0) and trains eagerly.
   Trainer(torch::nn::Module& model, ForwardFn forward, torch::optim::Optimizer& optimizer,
           LrSchedule schedule, BatchTransform train_transform, BatchTransform test_transform,

@@ -1,6 +1,7 @@
 #define TUTORIAL_COMPAT_AUTOCAST
 #include "train/fast_path.h"
 
+#include "core/cpu_features.h"
 #include "core/torch_compat.h"
 
 #include <ATen/Context.h>
@@ -9,9 +10,9 @@
 
 namespace tutorial {
 
-std::string describe_fast_path(const FastPath& fast_path) {
+std::string describe_fast_path(const FastPath& fast_path, bool amp_is_slow) {
   std::vector<std::string> parts;
-  if (fast_path.amp) parts.push_back("amp bf16");
+  if (fast_path.amp) parts.push_back(amp_is_slow ? "amp bf16 (slow on this CPU)" : "amp bf16");
   if (fast_path.channels_last) parts.push_back("channels-last");
   if (fast_path.data_on_device) parts.push_back("data on device");
   if (fast_path.cuda_graph) parts.push_back("cuda graph");
@@ -19,6 +20,15 @@ std::string describe_fast_path(const FastPath& fast_path) {
   std::string text = parts.front();
   for (size_t i = 1; i < parts.size(); ++i) text += ", " + parts[i];
   return text;
+}
+
+std::string amp_slowdown_reason(torch::Device device,
+                                const std::optional<std::vector<std::string>>& cpu_flags) {
+  if (!device.is_cpu() || !cpu_flags || has_fast_bf16_kernels(*cpu_flags)) return "";
+  // Measured (BENCHMARKS.md): ResNet-20 15x slower on issue #14's CPU; with
+  // this project's CPU held to AVX2 kernels, ResNet-20 8x and the MLP 5-9x.
+  return "this CPU has neither bf16 instructions (AVX512-BF16, AMX, Arm BF16) nor AVX-512: "
+         "LibTorch's bf16 runs in generic loops, 5-15x slower than float32";
 }
 
 void convert_to_channels_last(torch::nn::Module& model) {

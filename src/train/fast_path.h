@@ -8,13 +8,23 @@
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace tutorial {
 
 // The switches that are on, for the configuration table: "amp bf16,
-// channels-last", or "off". (cuDNN's autotuner is always on for CUDA.)
-std::string describe_fast_path(const FastPath& fast_path);
+// channels-last", or "off"; "amp bf16 (slow on this CPU)" where `amp_is_slow`
+// (amp_slowdown_reason). (cuDNN's autotuner is always on for CUDA.)
+std::string describe_fast_path(const FastPath& fast_path, bool amp_is_slow = false);
+
+// Why --amp on `device` would be much slower than float32, or "" where it is
+// not: a CPU whose flags (core/cpu_features.h) show no fast bf16 kernels.
+// Unknown flags (nullopt) and GPUs are given the benefit of the doubt. The
+// run goes on in bf16 anyway: the user asked for it and the result is right.
+std::string amp_slowdown_reason(torch::Device device,
+                                const std::optional<std::vector<std::string>>& cpu_flags);
 
 // Done once to the model before training: its 4-d weights to channels-last
 // with --channels-last, and cuDNN's autotuner on for CUDA (shapes are fixed).

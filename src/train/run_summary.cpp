@@ -1,6 +1,8 @@
 #include "train/run_summary.h"
 
 #include "build_config.h"
+#include "core/cpu_features.h"
+#include "core/device.h"
 #include "models/model_factory.h"
 #include "train/fast_path.h"
 
@@ -35,7 +37,9 @@ ConfigRows describe_run(const TrainConfig& c, const TrainingData& data,
       {"max steps", c.max_steps > 0 ? std::to_string(c.max_steps) : "no limit"},
       {"output dir", c.output_dir},
   };
-  const std::string fast_path = describe_fast_path(c.fast_path);
+  const bool amp_is_slow =
+      c.fast_path.amp && !amp_slowdown_reason(device_of(model), this_cpu_flags()).empty();
+  const std::string fast_path = describe_fast_path(c.fast_path, amp_is_slow);
   if (fast_path != "off") rows.insert(rows.begin() + 3, {"fast path", fast_path});
   if (c.label_smoothing > 0) {
     rows.insert(rows.end() - 4, {"label smoothing", strprintf("%g", c.label_smoothing)});

@@ -100,19 +100,45 @@ TEST_P(Stages, OnATerminalAProgressBarIsDrawnAndNoProgressTurnsItOff) {
 TEST_P(Stages, FastPathOptionsRunOnTheCpuAndSayWhatTheyCannotDo) {
   TempDir dir;
   write_idx_dataset(dir.path() / "data", 256, 64);
-  const auto r = run(GetParam(),
-                     "--device cpu --amp --channels-last --data-on-device --cuda-graph --data-dir " +
-                         dir / "data" + " --max-steps 3 --output-dir " + dir / "out",
-                     dir);
+  // A CPU with bf16 instructions, whatever this one has.
+  const auto r = run_command("TUTORIAL_CPU_FLAGS='avx2 avx512_bf16' '" + GetParam() +
+                                 "' --device cpu --amp --channels-last --data-on-device "
+                                 "--cuda-graph --data-dir " +
+                                 dir / "data" + " --max-steps 3 --output-dir " + dir / "out",
+                             dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("| fast path    | amp bf16, channels-last, data on device, cuda graph"),
             std::string::npos)
       << r.out;
+  EXPECT_EQ(r.out.find("--amp: "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("--cuda-graph: CUDA graphs need a CUDA device, not cpu; training eagerly"),
             std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("Test Error: \n Accuracy: "), std::string::npos);
   EXPECT_TRUE(fs::exists(dir.path() / "out" / "model.pth"));
+}
+
+TEST_P(Stages, AmpOnACpuWithoutBf16KernelsSaysSoInOneLineAndTrains) {
+  TempDir dir;
+  write_idx_dataset(dir.path() / "data", 256, 64);
+  // A CPU with AVX2 only, whatever this one has.
+  const auto r = run_command("TUTORIAL_CPU_FLAGS='fpu sse2 avx2 fma' '" + GetParam() +
+                                 "' --device cpu --amp --data-dir " + dir / "data" +
+                                 " --max-steps 1 --output-dir " + dir / "out",
+                             dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string line =
+      "--amp: this CPU has neither bf16 instructions (AVX512-BF16, AMX, Arm BF16) nor AVX-512: "
+      "LibTorch's bf16 runs in generic loops, 5-15x slower than float32; training in bf16 as "
+      "asked\n";
+  const auto said = r.out.find(line);
+  ASSERT_NE(said, std::string::npos) << r.out;
+  EXPECT_EQ(said, r.out.rfind("--amp: ")) << "said once";
+  EXPECT_LT(said, r.out.find("Epoch 1\n")) << "before training";
+  EXPECT_NE(r.out.find("| fast path    | amp bf16 (slow on this CPU) "), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("Done!"), std::string::npos);
+  EXPECT_EQ(r.err, "");
 }
 
 TEST_P(Stages, BadInputEndsInOneLineAndExitStatus2) {

@@ -4,6 +4,7 @@
 // CUDA. On a CPU, --cuda-graph falls back with a message.
 #define TUTORIAL_COMPAT_AUTOCAST
 #include "core/torch_compat.h"
+#include "environment_variable.h"
 #include "models/model_factory.h"
 #include "pipeline/batch_loader.h"
 #include "train/engine.h"
@@ -128,6 +129,19 @@ TEST(FastPath, DescribesTheSwitchesThatAreOn) {
   EXPECT_EQ(describe_fast_path({}), "off");
   FastPath all{true, true, true, true};
   EXPECT_EQ(describe_fast_path(all), "amp bf16, channels-last, data on device, cuda graph");
+  EXPECT_EQ(describe_fast_path(all, /*amp_is_slow=*/true),
+            "amp bf16 (slow on this CPU), channels-last, data on device, cuda graph");
+}
+
+TEST(FastPath, AmpIsCalledSlowOnlyOnACpuWithoutFastBf16Kernels) {
+  const std::vector<std::string> avx2_only{"fpu", "avx2", "fma"};
+  const std::string reason = amp_slowdown_reason(torch::kCPU, avx2_only);
+  EXPECT_NE(reason.find("nor AVX-512"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("5-15x slower than float32"), std::string::npos) << reason;
+  EXPECT_EQ(amp_slowdown_reason(torch::kCPU, std::vector<std::string>{"avx2", "avx512_bf16"}), "");
+  EXPECT_EQ(amp_slowdown_reason(torch::kCPU, std::nullopt), "") << "unknown flags: no alarm";
+  EXPECT_EQ(amp_slowdown_reason(torch::Device(torch::kCUDA, 0), avx2_only), "")
+      << "the GPU computes, not the CPU";
 }
 
 TEST(FastPath, AutocastScopeRunsMatmulsInBfloat16AndRestoresTheStateAfter) {
@@ -174,6 +188,27 @@ TEST(FastPath, AmpTrainsLikeThePlainPathWithinBfloat16Tolerance) {
   EXPECT_NEAR(amp.test.accuracy(), plain.test.accuracy(), 0.05);
   EXPECT_LT(max_difference(plain, amp), 0.02);
   EXPECT_GT(plain.test.accuracy(), 0.9) << "the task is learnt";
+}
+
+TEST(FastPath, AmpOnACpuWithoutFastBf16KernelsSaysSoOnceAndTrainsAsAsked) {
+  FastPath amp;
+  amp.amp = true;
+  RunOutcome fast, slow;
+  {
+    testdata::ScopedEnvironmentVariable flags("TUTORIAL_CPU_FLAGS", "avx2 avx512_bf16");
+    fast = train("mlp", amp, torch::kCPU);
+  }
+  {
+    testdata::ScopedEnvironmentVariable flags("TUTORIAL_CPU_FLAGS", "avx2 fma");
+    slow = train("mlp", amp, torch::kCPU);
+  }
+  EXPECT_EQ(fast.printed.find("--amp: "), std::string::npos) << fast.printed;
+  const auto said = slow.printed.find("--amp: this CPU has neither bf16 instructions");
+  EXPECT_NE(said, std::string::npos) << slow.printed;
+  EXPECT_EQ(said, slow.printed.rfind("--amp: ")) << "one line";
+  EXPECT_NE(slow.printed.find("; training in bf16 as asked\n"), std::string::npos) << slow.printed;
+  EXPECT_TRUE(same_parameters(fast, slow)) << "the warning changes nothing in training";
+  EXPECT_FALSE(same_parameters(slow, train("mlp", {}, torch::kCPU))) << "still bf16";
 }
 
 TEST(FastPath, CudaGraphOnTheCpuSaysWhyAndTrainsEagerly) {
