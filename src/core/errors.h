@@ -22,6 +22,7 @@ class UserError : public std::runtime_error {
 
 // Runs `body` and maps exceptions to one-line messages and exit codes:
 // UserError -> "error: <message>" and 2; anything else -> "internal error: ..." and 1.
+// Before it, sets up host memory reuse (core/host_memory.h), once per program.
 int run_main(const std::string& program_name, const std::function<int()>& body);
 
 // The first line of an exception message (c10::Error messages carry backtraces).

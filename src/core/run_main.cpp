@@ -1,4 +1,5 @@
 #include "core/errors.h"
+#include "core/host_memory.h"
 
 #include <c10/util/Exception.h>
 
@@ -12,6 +13,7 @@ std::string first_line(const std::string& text) {
 }
 
 int run_main(const std::string& program_name, const std::function<int()>& body) {
+  keep_freed_host_memory_for_reuse();
   try {
     return body();
   } catch (const UserError& e) {
