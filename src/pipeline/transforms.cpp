@@ -68,7 +68,11 @@ torch::Tensor to_normalized_float(const torch::Tensor& images_uint8, const Chann
     throw UserError("normalisation needs one mean and one std per channel (" +
                     std::to_string(images_uint8.size(1)) + " channels)");
   }
-  return torch::addcmul(affine.shift, images_uint8.to(torch::kFloat), affine.scale);
+  auto images = images_uint8.to(torch::kFloat);
+  // One multiply-add kernel on a GPU; on a CPU LibTorch's three-operand
+  // broadcast is slower (measured 200 us against 66 for two in-place ops).
+  if (!images.is_cpu()) return torch::addcmul(affine.shift, images, affine.scale);
+  return images.mul_(affine.scale).add_(affine.shift);
 }
 
 torch::Tensor random_crop(const torch::Tensor& images, int64_t padding, at::Generator& generator) {

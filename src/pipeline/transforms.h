@@ -28,8 +28,8 @@ struct ChannelAffine {
 ChannelAffine unit_float_normalization(const std::vector<double>& mean,
                                        const std::vector<double>& stddev, torch::Device device);
 
-// uint8 [B,C,H,W] -> normalised float in two kernels (convert, multiply-add),
-// where to_unit_float and normalize take nine.
+// uint8 [B,C,H,W] -> normalised float in two kernels on a GPU (convert,
+// multiply-add) and three on a CPU, where to_unit_float and normalize take nine.
 torch::Tensor to_normalized_float(const torch::Tensor& images_uint8, const ChannelAffine& affine);
 
 // Zero-pads each image by `padding` on every side and crops a random HxW window
