@@ -107,6 +107,13 @@ if ((built)); then
   fi
   step stage1_fast_path 120 "$build/examples/stage1_single_device" "${job[@]}" --amp \
     --data-on-device --cuda-graph --output-dir "$out/stage1_fast_path"
+  # Where a step of stage 1 spends its GPU time, kernel by kernel (nsys's
+  # summary tables in stage1_profile.log), where Nsight Systems is installed.
+  if [[ $device == cuda ]] && command -v nsys >/dev/null; then
+    step stage1_profile 120 nsys profile --stats=true --force-overwrite=true \
+      -o "$out/stage1_profile" "$build/examples/stage1_single_device" "${job[@]}" \
+      --output-dir "$out/stage1_profile_run"
+  fi
   # -------------------------------------------------------------- benchmarks
   step benchmarks 420 "$python" benchmarks/run_benchmarks.py --build "$build" --out "$out/bench" \
     --repeats "${GPU_CHECK_REPEATS:-3}" --quick --data-dir "$data" $([[ $device == cpu ]] && echo --cpu)

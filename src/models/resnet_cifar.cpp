@@ -38,7 +38,9 @@ void BasicBlockImpl::reset() {
 }
 
 torch::Tensor BasicBlockImpl::forward(const torch::Tensor& input) {
-  auto out = torch::relu(bn1_->forward(conv1_->forward(input)));
+  // ReLU in place, as torchvision's ReLU(inplace=True): BatchNorm's backward
+  // needs its input, not its output, so no copy is kept.
+  auto out = bn1_->forward(conv1_->forward(input)).relu_();
   out = bn2_->forward(conv2_->forward(out));
   auto shortcut = input;
   if (stride_ != 1 || in_planes_ != planes_) {
@@ -48,7 +50,7 @@ torch::Tensor BasicBlockImpl::forward(const torch::Tensor& input) {
     shortcut = F::pad(input.slice(2, 0, c10::nullopt, stride_).slice(3, 0, c10::nullopt, stride_),
                       F::PadFuncOptions({0, 0, 0, 0, extra / 2, extra - extra / 2}));
   }
-  return torch::relu(out + shortcut);
+  return (out + shortcut).relu_();
 }
 
 ResNetCifarImpl::ResNetCifarImpl(int64_t depth, int64_t in_channels, int64_t num_classes)
@@ -79,7 +81,7 @@ void ResNetCifarImpl::reset() {
 }
 
 torch::Tensor ResNetCifarImpl::forward(const torch::Tensor& x) {
-  auto out = torch::relu(bn1_->forward(conv1_->forward(x)));
+  auto out = bn1_->forward(conv1_->forward(x)).relu_();
   out = layer3_->forward(layer2_->forward(layer1_->forward(out)));
   out = torch::adaptive_avg_pool2d(out, {1, 1}).flatten(1);
   return fc_->forward(out);
