@@ -36,12 +36,13 @@ WITHOUT_RECOMMENDS=(slurmctld slurmd slurm-client munge)
 
 die() { echo "install_deps.sh: error: $*" >&2; exit 1; }
 
-# libblas.so.3 and liblapack.so.3 from OpenBLAS's OpenMP build, where the
+# libblas.so.3, liblapack.so.3 and libopenblas.so.0 (LibTorch loads all three)
+# from OpenBLAS's OpenMP build, where the
 # pthreads build (which Debian prefers when both are installed) is also there.
 use_openmp_blas() {
   local name dir=/usr/lib/x86_64-linux-gnu/openblas-openmp
   [[ -d $dir ]] || return 0
-  for name in libblas.so.3 liblapack.so.3; do
+  for name in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
     if update-alternatives --query "$name-x86_64-linux-gnu" 2>/dev/null |
         grep -q "^Value: $dir/$name"; then
       continue
