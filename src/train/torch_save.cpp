@@ -57,13 +57,27 @@ void check_tensors_fit(const c10::IValue& value, const std::string& path) {
   if (value.isTensor()) {
     const auto& tensor = value.toTensor();
     if (!tensor.defined() || tensor.numel() == 0) return;
+    // Sizes and strides of any magnitude: each product and sum checked, so
+    // one that overflows is refused instead of wrapping into a small number.
+    const auto overflow = [&] {
+      return UserError(path + ": damaged: a tensor reaches beyond 2^63 elements");
+    };
+    if (tensor.storage_offset() < 0) throw UserError(path + ": damaged: a negative storage offset");
     int64_t last = tensor.storage_offset();  // the furthest element it reaches
     for (int64_t d = 0; d < tensor.dim(); ++d) {
       if (tensor.stride(d) < 0) throw UserError(path + ": damaged: a tensor with a negative stride");
-      last += (tensor.size(d) - 1) * tensor.stride(d);
+      int64_t reach = 0;
+      if (__builtin_mul_overflow(tensor.size(d) - 1, tensor.stride(d), &reach) ||
+          __builtin_add_overflow(last, reach, &last)) {
+        throw overflow();
+      }
     }
-    const auto needed = static_cast<uint64_t>(last + 1) * tensor.element_size();
-    if (tensor.storage_offset() < 0 || needed > tensor.storage().nbytes()) {
+    uint64_t needed = 0;
+    if (__builtin_mul_overflow(static_cast<uint64_t>(last) + 1,
+                               static_cast<uint64_t>(tensor.element_size()), &needed)) {
+      throw overflow();
+    }
+    if (needed > tensor.storage().nbytes()) {
       throw UserError(path + ": damaged: a tensor needs " + std::to_string(needed) +
                       " bytes of a storage of " + std::to_string(tensor.storage().nbytes()));
     }

@@ -11,9 +11,22 @@
 #include <malloc.h>
 #endif
 
+#if defined(__SANITIZE_ADDRESS__)
+#define TUTORIAL_UNDER_ADDRESS_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TUTORIAL_UNDER_ADDRESS_SANITIZER 1
+#endif
+#endif
+#ifndef TUTORIAL_UNDER_ADDRESS_SANITIZER
+#define TUTORIAL_UNDER_ADDRESS_SANITIZER 0
+#endif
+
 TEST(HostMemory, BlocksOfAFewMegabytesComeFromTheHeapNotFreshMappings) {
 #if !defined(__GLIBC__) || !(__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
   GTEST_SKIP() << "needs glibc 2.33's mallinfo2";
+#elif TUTORIAL_UNDER_ADDRESS_SANITIZER
+  GTEST_SKIP() << "AddressSanitizer replaces malloc (mallopt and mallinfo2 do not see it)";
 #else
   tutorial::keep_freed_host_memory_for_reuse();
   const size_t bytes = 8u << 20;  // 8 MB: mapped afresh under glibc's defaults
