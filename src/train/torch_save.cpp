@@ -77,7 +77,7 @@ void check_tensors_fit(const c10::IValue& value, const std::string& path) {
                                static_cast<uint64_t>(tensor.element_size()), &needed)) {
       throw overflow();
     }
-    if (needed > tensor.storage().nbytes()) {
+    if (needed > tensor.storage().nbytes() || tensor.storage().data() == nullptr) {
       throw UserError(path + ": damaged: a tensor needs " + std::to_string(needed) +
                       " bytes of a storage of " + std::to_string(tensor.storage().nbytes()));
     }
