@@ -141,7 +141,7 @@ start_ranks() {
   for ((local_rank = 0; local_rank < nproc && !stopping; local_rank++)); do
     RANK=$((node_rank * nproc + local_rank)) LOCAL_RANK=$local_rank WORLD_SIZE=$world_size \
       LOCAL_WORLD_SIZE=$nproc MASTER_ADDR=$master_addr MASTER_PORT=$master_port \
-      "$@" </dev/null &
+      "$@" </dev/null 9<&- &
     pids+=($!)
     alive=$((alive + 1))
   done
@@ -174,7 +174,7 @@ reap() {
   for i in "${!pids[@]}"; do
     [[ -z ${statuses[i]:-} ]] || continue
     kill -0 "${pids[i]}" 2>/dev/null && continue
-    wait "${pids[i]}"
+    wait "${pids[i]}" 2>/dev/null  # (bash's "Killed" report: see pause)
     status=$?
     statuses[i]=$status
     alive=$((alive - 1))
@@ -214,9 +214,19 @@ group_left() {
 # Sleeps $1 seconds. Meanwhile bash collects the ranks that exit, and reports
 # those that die of a signal ("Killed" and their whole command line) on its
 # stderr; the ranks' own output and our one line are all that should be seen.
-pause() {
-  sleep "$1"
-} 2>/dev/null
+# It waits in `read -t` on a pipe that nobody writes to, not in `sleep`: ten
+# new processes a second cost the ranks about 2% of their training speed on
+# a 2-core machine (BENCHMARKS.md, section 3). Bash 3 has no fractional
+# timeout: there it sleeps.
+if ((BASH_VERSINFO[0] >= 4)) && exec 9<> <(:); then
+  pause() {
+    read -r -t "$1" -u 9 _ || true
+  } 2>/dev/null
+else
+  pause() {
+    sleep "$1"
+  } 2>/dev/null
+fi
 
 # Runs the job; with --max-restarts, again after a failure.
 attempt=0

@@ -251,9 +251,21 @@ void ProcessGroup::wait(const c10::intrusive_ptr<c10d::Work>& work, const std::s
   }
 }
 
+namespace {
+
+// Gloo says a timeout in two ways: "Timed out waiting ..." from the waiting
+// side, "Application timeout caused pair closure" when its connection was
+// closed for one first (seen on a loaded machine).
+bool is_timeout(const std::string& cause) {
+  return cause.find("imed out") != std::string::npos ||
+         cause.find("Application timeout") != std::string::npos;
+}
+
+}  // namespace
+
 std::string ProcessGroup::explain_failure(const std::string& what, const std::string& cause) const {
   const std::string failed = "rank " + std::to_string(rank_) + ": " + what + " " +
-                             (cause.find("imed out") != std::string::npos
+                             (is_timeout(cause)
                                   ? "timed out after " + std::to_string(timeout_.count() / 1000) + " s"
                                   : "failed (" + first_line(cause) + ")");
   if (!heartbeat_) return failed;
