@@ -44,11 +44,19 @@ torch::Tensor BasicBlockImpl::forward(const torch::Tensor& input) {
   out = bn2_->forward(conv2_->forward(out));
   auto shortcut = input;
   if (stride_ != 1 || in_planes_ != planes_) {
-    // Option A: take every stride-th pixel, zero-pad the extra channels.
+    // Option A: take every stride-th pixel, zero-pad the extra channels. In
+    // channels-last the pixels are taken by a 1x1 average pool rather than a
+    // strided slice: the same values, but its backward keeps the layout, where
+    // a slice's backward writes an NCHW gradient that makes the next ReLU's
+    // backward mix layouts, 8x slower on a CPU (5% of a --channels-last step:
+    // BENCHMARKS.md, section 2). In NCHW the slice is the faster.
     namespace F = torch::nn::functional;
     const auto extra = planes_ - in_planes_;
-    shortcut = F::pad(input.slice(2, 0, c10::nullopt, stride_).slice(3, 0, c10::nullopt, stride_),
-                      F::PadFuncOptions({0, 0, 0, 0, extra / 2, extra - extra / 2}));
+    const auto pixels =
+        input.is_contiguous(torch::MemoryFormat::ChannelsLast)
+            ? torch::avg_pool2d(input, {1, 1}, {stride_, stride_})
+            : input.slice(2, 0, c10::nullopt, stride_).slice(3, 0, c10::nullopt, stride_);
+    shortcut = F::pad(pixels, F::PadFuncOptions({0, 0, 0, 0, extra / 2, extra - extra / 2}));
   }
   return (out + shortcut).relu_();
 }
