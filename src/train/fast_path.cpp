@@ -10,12 +10,16 @@
 
 namespace tutorial {
 
-std::string describe_fast_path(const FastPath& fast_path, bool amp_is_slow) {
+std::string describe_fast_path(const FastPath& fast_path, bool amp_is_slow,
+                               const std::string& graph_unavailable) {
   std::vector<std::string> parts;
   if (fast_path.amp) parts.push_back(amp_is_slow ? "amp bf16 (slow on this CPU)" : "amp bf16");
   if (fast_path.channels_last) parts.push_back("channels-last");
   if (fast_path.data_on_device) parts.push_back("data on device");
-  if (fast_path.cuda_graph) parts.push_back("cuda graph");
+  if (fast_path.cuda_graph) {
+    parts.push_back(graph_unavailable.empty() ? "cuda graph"
+                                              : "cuda graph not used (" + graph_unavailable + ")");
+  }
   if (parts.empty()) return "off";
   std::string text = parts.front();
   for (size_t i = 1; i < parts.size(); ++i) text += ", " + parts[i];

@@ -16,8 +16,11 @@ namespace tutorial {
 
 // The switches that are on, for the configuration table: "amp bf16,
 // channels-last", or "off"; "amp bf16 (slow on this CPU)" where `amp_is_slow`
-// (amp_slowdown_reason). (cuDNN's autotuner is always on for CUDA.)
-std::string describe_fast_path(const FastPath& fast_path, bool amp_is_slow = false);
+// (amp_slowdown_reason), "cuda graph not used (why)" where `graph_unavailable`
+// says why (cuda_graph_unavailable_reason). (cuDNN's autotuner is always on
+// for CUDA.)
+std::string describe_fast_path(const FastPath& fast_path, bool amp_is_slow = false,
+                               const std::string& graph_unavailable = "");
 
 // Why --amp on `device` would be much slower than float32, or "" where it is
 // not: a CPU whose flags (core/cpu_features.h) show no fast bf16 kernels.

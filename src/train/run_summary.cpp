@@ -5,6 +5,7 @@
 #include "core/device.h"
 #include "models/model_factory.h"
 #include "train/fast_path.h"
+#include "train/graphed_step.h"
 
 #include <ATen/Parallel.h>
 
@@ -39,7 +40,12 @@ ConfigRows describe_run(const TrainConfig& c, const TrainingData& data,
   };
   const bool amp_is_slow =
       c.fast_path.amp && !amp_slowdown_reason(device_of(model), this_cpu_flags()).empty();
-  const std::string fast_path = describe_fast_path(c.fast_path, amp_is_slow);
+  // What rules a graph out whatever the rank count (the Trainer says the rest).
+  const std::string graph_unavailable =
+      c.fast_path.cuda_graph ? cuda_graph_unavailable_reason(device_of(model), c.schedule,
+                                                             /*world_size=*/1, /*lr_on_device=*/true)
+                             : "";
+  const std::string fast_path = describe_fast_path(c.fast_path, amp_is_slow, graph_unavailable);
   if (fast_path != "off") rows.insert(rows.begin() + 3, {"fast path", fast_path});
   if (c.label_smoothing > 0) {
     rows.insert(rows.end() - 4, {"label smoothing", strprintf("%g", c.label_smoothing)});

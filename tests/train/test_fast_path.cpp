@@ -129,6 +129,9 @@ TEST(FastPath, DescribesTheSwitchesThatAreOn) {
   EXPECT_EQ(describe_fast_path({}), "off");
   FastPath all{true, true, true, true};
   EXPECT_EQ(describe_fast_path(all), "amp bf16, channels-last, data on device, cuda graph");
+  EXPECT_EQ(describe_fast_path(all, false, "CUDA graphs need a CUDA device, not cpu"),
+            "amp bf16, channels-last, data on device, cuda graph not used (CUDA graphs need a "
+            "CUDA device, not cpu)");
   EXPECT_EQ(describe_fast_path(all, /*amp_is_slow=*/true),
             "amp bf16 (slow on this CPU), channels-last, data on device, cuda graph");
 }
