@@ -129,9 +129,12 @@ int main(int argc, char* argv[]) {
       dataset.images = dataset.images.to(device);
       dataset.labels = dataset.labels.to(device);
     }
-    BatchLoader loader(dataset, ShardedSampler(dataset.size(), {/*shuffle=*/true, 0}),
-                       {batch_size, /*drop_last=*/true, device, device.is_cuda(),
-                        args["prefetch"].as<int64_t>()});
+    BatchLoader loader(dataset, ShardedSampler(dataset.size(), SamplerOptions()),
+                       LoaderOptions(batch_size)
+                           .drop_last(true)
+                           .device(device)
+                           .pin_memory(device.is_cuda())
+                           .prefetch_batches(args["prefetch"].as<int64_t>()));
     BatchTransform transform{/*augment=*/true, 4, {0.49, 0.48, 0.45}, {0.25, 0.24, 0.26}};
     const std::string what = args["pipeline-only"].as<bool>() ? "pipeline" : "training";
 

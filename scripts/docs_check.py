@@ -9,6 +9,9 @@
 2. Generated blocks are current. Between
        <!-- diff A B -->  and  <!-- end -->     the `diff -u` of two sources;
        <!-- file A -->    and  <!-- end -->     a whole source file;
+       <!-- function A NAME --> and <!-- end --> the definition of NAME in A,
+                                                from its first line to the
+                                                first "}" in column 0;
        <!-- output TITLE -->  and  <!-- end --> RUN.md's console block of
                                                 the section "## TITLE", shortened.
 3. Every command in a ```sh block either runs (--run: from the repository's
@@ -18,6 +21,9 @@
        needs a GPU | needs a cluster | needs Slurm | needs several machines
        CI runs it                      (the README's test command, say)
        tested by NAME                  (NAME must occur in tests/)
+4. Each stage stays a small change from the one before: plain `diff` of two
+   consecutive examples/*/main.cpp prints at most STAGE_DIFF_BUDGETS lines
+   starting with < or >.
 Problems are printed one per line; the exit status is 1 if there are any.
 """
 import argparse
@@ -32,8 +38,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MARK = re.compile(r"needs (a GPU|a cluster|Slurm|several machines)|CI runs it|tested by ([\w./:-]+)",
                   re.IGNORECASE)
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
-BLOCK = re.compile(r"(<!-- (diff|file|output) (.+?) -->\n)(.*?)(<!-- end -->)", re.DOTALL)
-OUTPUT_HEAD, OUTPUT_TAIL = 14, 12  # console lines kept from RUN.md's start and end
+BLOCK = re.compile(r"(<!-- (diff|file|function|output) (.+?) -->\n)(.*?)(<!-- end -->)", re.DOTALL)
+OUTPUT_HEAD, OUTPUT_TAIL = 14, 12
+# (previous stage, stage, most lines `diff` may print with < or >): issue #15.
+STAGE_DIFF_BUDGETS = [
+    ("stage1_single_device", "stage2_data_parallel", 30),
+    ("stage2_data_parallel", "stage3_ddp_launched", 60),
+    ("stage3_ddp_launched", "stage4_ddp_spawned", 40),
+]  # console lines kept from RUN.md's start and end
 
 
 def markdown_files():
@@ -84,9 +96,25 @@ def file_block(path):
     return f"```{language}\n{text}```\n"
 
 
+def function_block(arguments):
+    path, name = arguments.split()
+    with open(os.path.join(ROOT, path)) as f:
+        lines = f.read().splitlines()
+    # The definition: a line in column 0 naming NAME followed by "(", not a declaration.
+    start = next((i for i, line in enumerate(lines)
+                  if re.match(r"\S.*\b" + re.escape(name) + r"\(", line) and not line.endswith(";")),
+                 None)
+    if start is None:
+        raise ValueError(f"{path} has no definition of {name}")
+    end = next(i for i in range(start, len(lines)) if lines[i] == "}")
+    return "```cpp\n" + "\n".join(lines[start:end + 1]) + "\n```\n"
+
+
 def generated(kind, arguments):
     if kind == "diff":
         return diff_block(arguments)
+    if kind == "function":
+        return function_block(arguments)
     return file_block(arguments) if kind == "file" else output_block(arguments)
 
 
@@ -170,6 +198,24 @@ def run_command(command, problems, file):
             shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
 
 
+def changed_lines(a, b):
+    """The lines plain `diff a b` prints with < or >."""
+    output = subprocess.run(["diff", a, b], capture_output=True, text=True).stdout
+    return sum(1 for line in output.splitlines() if line.startswith(("<", ">")))
+
+
+def check_stage_diffs(problems):
+    for previous, stage, budget in STAGE_DIFF_BUDGETS:
+        a, b = (os.path.join(ROOT, "examples", name, "main.cpp") for name in (previous, stage))
+        if not (os.path.exists(a) and os.path.exists(b)):
+            continue
+        count = changed_lines(a, b)
+        if count > budget:
+            problems.append(f"diff {relative(a)} {relative(b)} changes {count} lines, more than "
+                            f"the {budget} a reader should have to follow: keep what the stages "
+                            "share in the same lines, or in src/")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", action="store_true", help="run the unmarked commands")
@@ -192,6 +238,7 @@ def main():
                 ran += 1
                 if args.run:
                     run_command(command, problems, file)
+    check_stage_diffs(problems)
     for problem in problems:
         print(f"docs_check.py: {problem}")
     print(f"docs_check.py: {len(markdown_files())} files; {ran} commands "

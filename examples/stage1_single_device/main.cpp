@@ -22,73 +22,74 @@
 
 using namespace tutorial;
 
+// The whole run, from the device to the saved model.
+int train(const TrainConfig& config) {
+  // ---------------------------------------------------------------- device
+  torch::Device device = resolve_device(config.device);
+  configure_cpu_threads(config.threads);
+  torch::manual_seed(config.seed);
+
+  // ------------------------------------------------------------------ data
+  TrainingData data = load_training_data(config, device);
+  BatchLoader train_dataloader(
+      data.train, ShardedSampler(data.train.size(), SamplerOptions().seed(config.seed)),
+      loader_options(config, device));
+  BatchLoader test_dataloader(
+      data.test, ShardedSampler(data.test.size(), SamplerOptions().shuffle(false).pad(false)),
+      loader_options(config, device));
+
+  // ----------------------------------------------------------------- model
+  auto model = make_model(config.model, data.image_shape(), data.train.num_classes());
+  model->to(device);
+  apply_fast_path(config.fast_path, device, *model.module());  // --channels-last, cuDNN
+  auto optimizer = make_sgd(model->parameters(), config);
+  ForwardFn forward = [&](const torch::Tensor& x) { return model.forward(x); };
+  Trainer trainer(*model.module(), forward, optimizer,
+                  LrSchedule(config.schedule, config.lr, config.epochs * train_dataloader.num_batches(),
+                             config.warmup_epochs * train_dataloader.num_batches()),
+                  data.train_transform, data.test_transform,
+                  trainer_options(config));
+
+  ConfigRows rows = describe_run(config, data, *model.module(), describe_device(device));
+  out() << "Using " << describe_device(device) << " device\n"
+        << format_config_table(rows);
+
+  // ----------------------------------------------------------- checkpoints
+  // --resume auto continues a stopped run exactly; SIGTERM saves and stops.
+  Checkpointing checkpoints(config, /*world_size=*/1, *model.module(), optimizer);
+  const TrainingPosition start = checkpoints.start(trainer);
+
+  // -------------------------------------------------------------- training
+  std::filesystem::create_directories(config.output_dir);
+  MetricsFile metrics(config.output_dir + "/metrics.jsonl", start.epoch);
+  for (int64_t t = start.epoch; t < config.epochs && !trainer.reached_max_steps(); ++t) {
+    out() << "Epoch " << t + 1 << "\n-------------------------------" << std::endl;
+    const double lr = trainer.current_lr();
+    train_dataloader.start_epoch(t, t == start.epoch ? start.batch : 0);
+    const TrainEpochResult train = trainer.train_epoch(train_dataloader);
+    if (train.stopped) return checkpoints.stopped();
+    test_dataloader.start_epoch(0);
+    const EvalResult test = trainer.evaluate(test_dataloader);
+    out() << format_test_result(test)
+          << strprintf("Epoch time: %.1f s, %.0f samples/s\n", train.seconds,
+                       train.samples_per_second())
+          << std::endl;
+    metrics.append({t + 1, trainer.step(), lr, train.mean_loss, test.average_loss(),
+                    test.accuracy(), train.seconds, train.samples_per_second()});
+    checkpoints.save(trainer.position(train_dataloader));
+  }
+  out() << "Done!" << std::endl;
+
+  const std::string saved = save_trained_model(model.module(), optimizer, config.output_dir);
+  out() << "Saved PyTorch Model State to " << saved << std::endl;
+  return 0;
+}
+
 int main(int argc, char* argv[]) {
   return run_main("stage1_single_device", [&] {
-    auto parsed = parse_command_line(argc, argv, "stage1_single_device",
-                                     "Stage 1: train on a single device (one GPU or the CPU)");
-    if (!parsed) return 0;  // --help
-    const TrainConfig config = *parsed;
-
-    // ---------------------------------------------------------------- device
-    torch::Device device = resolve_device(config.device);
-    configure_cpu_threads(config.threads);
-    torch::manual_seed(config.seed);
-
-    // ------------------------------------------------------------------ data
-    TrainingData data = load_training_data(config, device);
-    BatchLoader train_dataloader(data.train,
-                                 ShardedSampler(data.train.size(), {/*shuffle=*/true, config.seed}),
-                                 {config.batch_size, /*drop_last=*/false, device,
-                                  /*pin_memory=*/device.is_cuda(), config.prefetch});
-    BatchLoader test_dataloader(data.test,
-                                ShardedSampler(data.test.size(), {/*shuffle=*/false}),
-                                {config.batch_size, /*drop_last=*/false, device,
-                                 /*pin_memory=*/device.is_cuda(), config.prefetch});
-
-    // ----------------------------------------------------------------- model
-    auto model = make_model(config.model, data.image_shape(), data.train.num_classes());
-    model->to(device);
-    apply_fast_path(config.fast_path, device, *model.module());  // --channels-last, cuDNN
-    auto optimizer = make_sgd(model->parameters(), config);
-    const int64_t total_steps = config.epochs * train_dataloader.num_batches();
-    ForwardFn forward = [&](const torch::Tensor& x) { return model.forward(x); };
-    Trainer trainer(*model.module(), forward, optimizer,
-                    LrSchedule(config.schedule, config.lr, total_steps,
-                               config.warmup_epochs * train_dataloader.num_batches()),
-                    data.train_transform, data.test_transform,
-                    trainer_options(config));
-
-    out() << "Using " << describe_device(device) << " device\n"
-          << format_config_table(describe_run(config, data, *model.module(), describe_device(device)));
-
-    // ----------------------------------------------------------- checkpoints
-    // --resume auto continues a stopped run exactly; SIGTERM saves and stops.
-    Checkpointing checkpoints(config, /*world_size=*/1, *model.module(), optimizer);
-    const TrainingPosition start = checkpoints.start(trainer);
-
-    // -------------------------------------------------------------- training
-    std::filesystem::create_directories(config.output_dir);
-    MetricsFile metrics(config.output_dir + "/metrics.jsonl", start.epoch);
-    for (int64_t t = start.epoch; t < config.epochs && !trainer.reached_max_steps(); ++t) {
-      out() << "Epoch " << t + 1 << "\n-------------------------------" << std::endl;
-      const double lr = trainer.current_lr();
-      train_dataloader.start_epoch(t, t == start.epoch ? start.batch : 0);
-      const TrainEpochResult train = trainer.train_epoch(train_dataloader);
-      if (train.stopped) return checkpoints.stopped();
-      test_dataloader.start_epoch(0);
-      const EvalResult test = trainer.evaluate(test_dataloader);
-      out() << format_test_result(test)
-            << strprintf("Epoch time: %.1f s, %.0f samples/s\n", train.seconds,
-                         train.samples_per_second())
-            << std::endl;
-      metrics.append({t + 1, trainer.step(), lr, train.mean_loss, test.average_loss(),
-                      test.accuracy(), train.seconds, train.samples_per_second()});
-      checkpoints.save(trainer.position(train_dataloader));
-    }
-    out() << "Done!" << std::endl;
-
-    const std::string saved = save_trained_model(model.module(), optimizer, config.output_dir);
-    out() << "Saved PyTorch Model State to " << saved << std::endl;
-    return 0;
+    const auto config = parse_command_line(argc, argv, "stage1_single_device",
+                                           "Stage 1: train on a single device (one GPU or the CPU)");
+    if (!config) return 0;  // --help
+    return train(*config);
   });
 }

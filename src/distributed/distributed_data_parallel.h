@@ -17,6 +17,7 @@
 
 #include <functional>
 #include <memory>
+#include <utility>
 
 namespace tutorial {
 
@@ -40,6 +41,12 @@ class DistributedDataParallel {
   // Runs `module_forward` after syncing buffers; the next backward all-reduces.
   torch::Tensor forward(const std::function<torch::Tensor(const torch::Tensor&)>& module_forward,
                         const torch::Tensor& input);
+  // The same for anything with a forward(input), the wrapped model say:
+  // ddp.forward(model, x) is Python's ddp_model(x).
+  template <typename Model, typename = decltype(std::declval<Model&>().forward(torch::Tensor()))>
+  torch::Tensor forward(Model& model, const torch::Tensor& input) {
+    return forward([&model](const torch::Tensor& x) { return model.forward(x); }, input);
+  }
 
   // Gradient accumulation: backward passes while the returned guard lives do
   // not communicate; the first one after it all-reduces the accumulated sum.

@@ -107,6 +107,11 @@ torch::Tensor data_parallel(const Classifier& model, const torch::Tensor& input,
 #endif
 }
 
+std::string describe_data_parallel(const std::vector<torch::Device>& gpus, torch::Device device) {
+  if (gpus.size() > 1) return "Let's use " + std::to_string(gpus.size()) + " GPUs!\n";
+  return "Note: DataParallel needs two or more GPUs; training on " + device.str() + " alone\n";
+}
+
 ForwardFn data_parallel_forward(const Classifier& model, const std::vector<torch::Device>& devices) {
   return [model, devices](const torch::Tensor& x) { return data_parallel(model, x, devices); };
 }

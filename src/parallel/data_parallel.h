@@ -30,6 +30,10 @@ std::vector<torch::Device> data_parallel_devices(const TrainConfig& config);
 torch::Tensor data_parallel(const Classifier& model, const torch::Tensor& input,
                             const std::vector<torch::Device>& devices);
 
+// What stage 2 prints before training: "Let's use 2 GPUs!" (the tutorial's
+// line), or why it trains on `device` alone.
+std::string describe_data_parallel(const std::vector<torch::Device>& gpus, torch::Device device);
+
 // data_parallel as a forward function for the Trainer.
 ForwardFn data_parallel_forward(const Classifier& model, const std::vector<torch::Device>& devices);
 

@@ -38,14 +38,14 @@ torch::Tensor gather_rows(const torch::Tensor& source, const torch::Tensor& indi
 BatchLoader::BatchLoader(const ImageDataset& dataset, ShardedSampler sampler,
                          LoaderOptions options)
     : dataset_(dataset), sampler_(sampler), options_(options) {
-  if (options_.batch_size < 1) {
-    throw UserError("batch size must be at least 1, got " + std::to_string(options_.batch_size));
+  if (options_.batch_size() < 1) {
+    throw UserError("batch size must be at least 1, got " + std::to_string(options_.batch_size()));
   }
-  if (options_.prefetch_batches < 0) throw UserError("prefetch_batches must be >= 0");
+  if (options_.prefetch_batches() < 0) throw UserError("prefetch_batches must be >= 0");
   if (num_batches() < 1) {
     throw UserError("dataset has " + std::to_string(num_samples()) +
                     " samples for this rank: fewer than one batch of " +
-                    std::to_string(options_.batch_size) + " with drop_last");
+                    std::to_string(options_.batch_size()) + " with drop_last");
   }
 }
 
@@ -53,21 +53,21 @@ BatchLoader::~BatchLoader() { stop_producer(); }
 
 int64_t BatchLoader::num_batches() const {
   const auto samples = sampler_.num_samples();
-  return options_.drop_last ? samples / options_.batch_size
-                            : (samples + options_.batch_size - 1) / options_.batch_size;
+  return options_.drop_last() ? samples / options_.batch_size()
+                            : (samples + options_.batch_size() - 1) / options_.batch_size();
 }
 
 Batch BatchLoader::make_batch(int64_t batch_index) const {
-  const auto begin = batch_index * options_.batch_size;
-  const auto end = std::min(begin + options_.batch_size, epoch_indices_.size(0));
+  const auto begin = batch_index * options_.batch_size();
+  const auto end = std::min(begin + options_.batch_size(), epoch_indices_.size(0));
   auto indices = epoch_indices_.slice(0, begin, end);
-  const bool pinned = options_.device.is_cuda() && options_.pin_memory;
+  const bool pinned = options_.device().is_cuda() && options_.pin_memory();
   Batch batch{gather_rows(dataset_.images, indices, pinned),
               gather_rows(dataset_.labels, indices, pinned)};
-  if (options_.device.is_cuda() && !batch.images.is_cuda()) {  // else the dataset lives there
+  if (options_.device().is_cuda() && !batch.images.is_cuda()) {  // else the dataset lives there
     // uint8 crosses the bus (4x smaller than float); conversion happens on the GPU.
-    batch.images = batch.images.to(options_.device, /*non_blocking=*/options_.pin_memory);
-    batch.labels = batch.labels.to(options_.device, /*non_blocking=*/options_.pin_memory);
+    batch.images = batch.images.to(options_.device(), /*non_blocking=*/options_.pin_memory());
+    batch.labels = batch.labels.to(options_.device(), /*non_blocking=*/options_.pin_memory());
   }
   return batch;
 }
@@ -83,7 +83,7 @@ void BatchLoader::start_epoch(int64_t epoch, int64_t first_batch) {
   // A dataset held on the GPU (--data-on-device) is gathered there.
   if (!dataset_.images.device().is_cpu()) epoch_indices_ = epoch_indices_.to(dataset_.images.device());
   next_batch_ = first_batch;
-  if (options_.prefetch_batches == 0) return;
+  if (options_.prefetch_batches() == 0) return;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     ready_.clear();
@@ -100,7 +100,7 @@ void BatchLoader::produce(int64_t first_batch, int64_t batch_count) {
       {
         std::unique_lock<std::mutex> lock(mutex_);
         changed_.wait(lock, [&] {
-          return stop_requested_ || static_cast<int64_t>(ready_.size()) < options_.prefetch_batches;
+          return stop_requested_ || static_cast<int64_t>(ready_.size()) < options_.prefetch_batches();
         });
         if (stop_requested_) break;
       }
@@ -121,7 +121,7 @@ void BatchLoader::produce(int64_t first_batch, int64_t batch_count) {
 std::optional<Batch> BatchLoader::next() {
   if (!epoch_indices_.defined()) throw std::logic_error("BatchLoader::next() before start_epoch()");
   if (next_batch_ >= num_batches()) return std::nullopt;
-  if (options_.prefetch_batches == 0) return make_batch(next_batch_++);
+  if (options_.prefetch_batches() == 0) return make_batch(next_batch_++);
 
   std::unique_lock<std::mutex> lock(mutex_);
   changed_.wait(lock, [&] { return !ready_.empty() || producer_done_; });

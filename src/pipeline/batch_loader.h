@@ -31,12 +31,18 @@ struct Batch {
 // pinned batch is written once, not gathered and then copied.
 torch::Tensor gather_rows(const torch::Tensor& source, const torch::Tensor& indices, bool pinned);
 
+// Named and chainable, as LibTorch's DataLoaderOptions:
+// LoaderOptions(64).device(device).pin_memory(true).
 struct LoaderOptions {
-  int64_t batch_size = 64;
-  bool drop_last = false;           // drop a last batch smaller than batch_size
-  torch::Device device = torch::kCPU;
-  bool pin_memory = false;          // page-locked host memory for faster, async copies to a GPU
-  int64_t prefetch_batches = 2;     // batches prepared ahead by a background thread; 0: none
+  LoaderOptions() = default;
+  /* implicit */ LoaderOptions(int64_t batch_size) : batch_size_(batch_size) {}
+  TORCH_ARG(int64_t, batch_size) = 64;
+  TORCH_ARG(bool, drop_last) = false;  // drop a last batch smaller than batch_size
+  TORCH_ARG(torch::Device, device) = torch::kCPU;
+  // Page-locked host memory for faster, asynchronous copies to a GPU.
+  TORCH_ARG(bool, pin_memory) = false;
+  // Batches prepared ahead by a background thread; 0: none.
+  TORCH_ARG(int64_t, prefetch_batches) = 2;
 };
 
 class BatchLoader {

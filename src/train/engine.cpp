@@ -108,6 +108,7 @@ TrainEpochResult Trainer::train_epoch(BatchLoader& loader) {
   const int64_t dataset_size = loader.dataset().size();
   model_.train();
   TrainEpochResult result;
+  result.world_size = options_.world_size;
   progress_.start(loader.epoch() + 1, options_.epochs, dataset_size);
   epoch_loss_sum_ = torch::Tensor();
   if (loader.position() == 0) resumed_epoch_loss_sum_ = 0;  // only a resumed epoch has one
@@ -133,14 +134,14 @@ TrainEpochResult Trainer::train_epoch(BatchLoader& loader) {
     ++result.steps;
     if (batch_index % options_.log_interval == 0) {
       const int64_t current = std::min(
-          batch_index * loader.options().batch_size * options_.world_size, dataset_size);
+          batch_index * loader.options().batch_size() * options_.world_size, dataset_size);
       progress_.clear();  // the log line goes above the bar
       out() << strprintf("loss: %7f  [%5lld/%5lld]", loss.item<double>(),
                          static_cast<long long>(current), static_cast<long long>(dataset_size))
             << std::endl;
     }
     progress_.update(
-        std::min((batch_index + 1) * loader.options().batch_size * options_.world_size,
+        std::min((batch_index + 1) * loader.options().batch_size() * options_.world_size,
                  dataset_size),
         [&] { return loss.item<double>(); });
     if (step_hook_ && step_hook_({loader.epoch(), loader.position(), step_})) {

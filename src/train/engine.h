@@ -50,9 +50,13 @@ struct TrainEpochResult {
   bool stopped = false;  // a StepHook asked to stop before the epoch's end
   double mean_loss = 0;  // mean of the batch losses
   int64_t steps = 0;
-  int64_t samples = 0;
+  int64_t samples = 0;     // this rank's
   double seconds = 0;
-  double samples_per_second() const { return seconds > 0 ? samples / seconds : 0; }
+  int64_t world_size = 1;  // ranks training in step with this one
+  // Of all ranks: this rank's rate times the world size (they run in step).
+  double samples_per_second() const {
+    return seconds > 0 ? static_cast<double>(samples * world_size) / seconds : 0;
+  }
 };
 
 // Sums, so that distributed runs can add them up over ranks before dividing.

@@ -28,7 +28,9 @@ std::vector<std::string> lines_of_epochs(const std::string& path, int64_t comple
 
 }  // namespace
 
-MetricsFile::MetricsFile(const std::string& path, int64_t completed_epochs) : path_(path) {
+MetricsFile::MetricsFile(const std::string& path, int64_t completed_epochs, bool writes)
+    : path_(path) {
+  if (!writes) return;
   const std::vector<std::string> kept = lines_of_epochs(path, completed_epochs);
   stream_.open(path, std::ios::trunc);
   if (!stream_) throw UserError(path + ": cannot open for writing");
@@ -37,6 +39,7 @@ MetricsFile::MetricsFile(const std::string& path, int64_t completed_epochs) : pa
 }
 
 void MetricsFile::append(const EpochRecord& r) {
+  if (!stream_.is_open()) return;  // a rank that writes nothing
   stream_ << strprintf(
                  "{\"epoch\": %lld, \"step\": %lld, \"lr\": %.6g, \"train_loss\": %.6f, "
                  "\"test_loss\": %.6f, \"test_accuracy\": %.6f, \"epoch_seconds\": %.3f, "

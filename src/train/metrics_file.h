@@ -24,8 +24,9 @@ class MetricsFile {
   // Opens the file for a run that starts after `completed_epochs` epochs: a
   // fresh run (0) replaces any previous file; a resumed run keeps the lines
   // of the epochs it completed before and drops the rest (epochs a killed run
-  // finished after its last checkpoint, which are trained again).
-  explicit MetricsFile(const std::string& path, int64_t completed_epochs = 0);
+  // finished after its last checkpoint, which are trained again). One that
+  // `writes` nothing (ranks other than 0) opens no file and appends nothing.
+  explicit MetricsFile(const std::string& path, int64_t completed_epochs = 0, bool writes = true);
   void append(const EpochRecord& record);
   const std::string& path() const { return path_; }
 

@@ -37,4 +37,11 @@ TrainingData load_training_data(const TrainConfig& config, torch::Device device)
   return data;
 }
 
+LoaderOptions loader_options(const TrainConfig& config, torch::Device device) {
+  return LoaderOptions(config.batch_size)
+      .device(device)
+      .pin_memory(device.is_cuda())
+      .prefetch_batches(config.prefetch);
+}
+
 }  // namespace tutorial

@@ -4,6 +4,7 @@
 
 #include "data/dataset.h"
 #include "models/model_factory.h"
+#include "pipeline/batch_loader.h"
 #include "pipeline/transforms.h"
 #include "train/config.h"
 
@@ -24,5 +25,9 @@ struct TrainingData {
 // With --data-on-device both sets are held on `device` (as uint8, a quarter
 // of float's size), so batches are gathered and augmented there.
 TrainingData load_training_data(const TrainConfig& config, torch::Device device);
+
+// The stages' loader settings: --batch-size, --prefetch, batches on `device`,
+// in page-locked host memory on their way to a GPU.
+LoaderOptions loader_options(const TrainConfig& config, torch::Device device);
 
 }  // namespace tutorial

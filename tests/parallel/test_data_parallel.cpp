@@ -187,8 +187,8 @@ TEST_P(DataParallel, EvaluationEqualsThePlainModelsAndLeavesTheStatisticsAlone) 
   data.images = (random_images({n, 3, 8, 8}, 601).abs() * 60).clamp(0, 255).to(torch::kUInt8);
   data.labels = random_labels(n, 4, 602);
   data.class_names = {"a", "b", "c", "d"};
-  BatchLoader loader(data, ShardedSampler(n, SamplerOptions{/*shuffle=*/false}),
-                     LoaderOptions{10, /*drop_last=*/false, device(), false, /*prefetch_batches=*/0});
+  BatchLoader loader(data, ShardedSampler(n, SamplerOptions().shuffle(false)),
+                     LoaderOptions(10).device(device()).prefetch_batches(0));
   torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.1));
   auto evaluate = [&](ForwardFn forward) {
     Trainer trainer(*model.module(), std::move(forward), sgd, LrSchedule("constant", 0.1, 1),

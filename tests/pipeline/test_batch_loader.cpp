@@ -31,8 +31,8 @@ std::vector<Batch> drain(BatchLoader& loader, int64_t epoch) {
 
 TEST(BatchLoader, VisitsEverySampleOnceInSamplerOrder) {
   auto data = numbered_dataset(103);
-  ShardedSampler sampler(103, SamplerOptions{true, 1});
-  BatchLoader loader(data, sampler, LoaderOptions{10});
+  ShardedSampler sampler(103, SamplerOptions().seed(1));
+  BatchLoader loader(data, sampler, LoaderOptions(10));
   EXPECT_EQ(loader.num_batches(), 11);
   auto batches = drain(loader, 0);
   ASSERT_EQ(batches.size(), 11u);
@@ -49,7 +49,7 @@ TEST(BatchLoader, VisitsEverySampleOnceInSamplerOrder) {
 
 TEST(BatchLoader, DropLastDropsThePartialBatch) {
   auto data = numbered_dataset(103);
-  BatchLoader loader(data, ShardedSampler(103, SamplerOptions{}), LoaderOptions{10, true});
+  BatchLoader loader(data, ShardedSampler(103, SamplerOptions()), LoaderOptions(10).drop_last(true));
   EXPECT_EQ(loader.num_batches(), 10);
   auto batches = drain(loader, 0);
   ASSERT_EQ(batches.size(), 10u);
@@ -58,9 +58,9 @@ TEST(BatchLoader, DropLastDropsThePartialBatch) {
 
 TEST(BatchLoader, PrefetchingGivesTheSameBatchesAsNone) {
   auto data = numbered_dataset(257);
-  ShardedSampler sampler(257, SamplerOptions{true, 4});
-  BatchLoader eager(data, sampler, LoaderOptions{16, false, torch::kCPU, false, 0});
-  BatchLoader prefetched(data, sampler, LoaderOptions{16, false, torch::kCPU, false, 3});
+  ShardedSampler sampler(257, SamplerOptions().seed(4));
+  BatchLoader eager(data, sampler, LoaderOptions(16).prefetch_batches(0));
+  BatchLoader prefetched(data, sampler, LoaderOptions(16).prefetch_batches(3));
   for (int64_t epoch = 0; epoch < 3; ++epoch) {
     auto a = drain(eager, epoch), b = drain(prefetched, epoch);
     ASSERT_EQ(a.size(), b.size());
@@ -73,7 +73,7 @@ TEST(BatchLoader, PrefetchingGivesTheSameBatchesAsNone) {
 
 TEST(BatchLoader, EpochsReshuffle) {
   auto data = numbered_dataset(64);
-  BatchLoader loader(data, ShardedSampler(64, SamplerOptions{true, 0}), LoaderOptions{64});
+  BatchLoader loader(data, ShardedSampler(64, SamplerOptions()), LoaderOptions(64));
   auto first = drain(loader, 0), second = drain(loader, 1);
   EXPECT_FALSE(torch::equal(first[0].labels, second[0].labels));
 }
@@ -81,7 +81,7 @@ TEST(BatchLoader, EpochsReshuffle) {
 TEST(BatchLoader, AbandoningAnEpochOrTheLoaderDoesNotHang) {
   auto data = numbered_dataset(1000);
   {
-    BatchLoader loader(data, ShardedSampler(1000, SamplerOptions{}), LoaderOptions{8});
+    BatchLoader loader(data, ShardedSampler(1000, SamplerOptions()), LoaderOptions(8));
     loader.start_epoch(0);
     ASSERT_TRUE(loader.next());
     loader.start_epoch(1);  // abandons epoch 0 with its producer mid-way
@@ -98,8 +98,8 @@ TEST(BatchLoader, ShardsForRanks) {
   auto data = numbered_dataset(100);
   std::set<int64_t> seen;
   for (int64_t rank = 0; rank < 2; ++rank) {
-    BatchLoader loader(data, ShardedSampler(100, SamplerOptions{true, 3, rank, 2}),
-                       LoaderOptions{7});
+    BatchLoader loader(data, ShardedSampler(100, SamplerOptions().seed(3).rank(rank).world_size(2)),
+                       LoaderOptions(7));
     EXPECT_EQ(loader.num_samples(), 50);
     for (auto& b : drain(loader, 0)) {
       for (int64_t i = 0; i < b.labels.size(0); ++i) seen.insert(b.labels[i].item<int64_t>());
@@ -110,10 +110,10 @@ TEST(BatchLoader, ShardsForRanks) {
 
 TEST(BatchLoader, RejectsBadOptions) {
   auto data = numbered_dataset(10);
-  ShardedSampler sampler(10, SamplerOptions{});
-  EXPECT_THROW(BatchLoader(data, sampler, LoaderOptions{0}), UserError);
-  EXPECT_THROW(BatchLoader(data, sampler, LoaderOptions{11, true}), UserError);
-  EXPECT_THROW(BatchLoader(data, sampler, LoaderOptions{2, false, torch::kCPU, false, -1}),
+  ShardedSampler sampler(10, SamplerOptions());
+  EXPECT_THROW(BatchLoader(data, sampler, LoaderOptions(0)), UserError);
+  EXPECT_THROW(BatchLoader(data, sampler, LoaderOptions(11).drop_last(true)), UserError);
+  EXPECT_THROW(BatchLoader(data, sampler, LoaderOptions(2).prefetch_batches(-1)),
                UserError);
 }
 

@@ -26,8 +26,12 @@ TEST(ShardedSampler, MatchesPyTorchDistributedSampler) {
                  << "; its randperm may differ from this LibTorch's (regenerate the table)";
   }
   for (const auto& c : pytorch_sampler_cases()) {
-    ShardedSampler sampler(c.size, SamplerOptions{c.shuffle, c.seed, c.rank, c.world_size,
-                                                  c.drop_last});
+    ShardedSampler sampler(c.size, SamplerOptions()
+                                       .shuffle(c.shuffle)
+                                       .seed(c.seed)
+                                       .rank(c.rank)
+                                       .world_size(c.world_size)
+                                       .drop_last(c.drop_last));
     sampler.set_epoch(c.epoch);
     EXPECT_EQ(to_vector(sampler.indices()), c.indices)
         << "size " << c.size << " world " << c.world_size << " rank " << c.rank << " epoch "
@@ -39,7 +43,7 @@ TEST(ShardedSampler, ShardsAreDisjointAndCoverTheDataset) {
   const int64_t size = 1001, world = 4;
   std::multiset<int64_t> seen;
   for (int64_t rank = 0; rank < world; ++rank) {
-    ShardedSampler sampler(size, SamplerOptions{true, 5, rank, world, false});
+    ShardedSampler sampler(size, SamplerOptions().seed(5).rank(rank).world_size(world));
     sampler.set_epoch(3);
     const auto indices = to_vector(sampler.indices());
     EXPECT_EQ(static_cast<int64_t>(indices.size()), 251);  // ceil(1001 / 4)
@@ -56,7 +60,7 @@ TEST(ShardedSampler, DropLastGivesEqualShardsWithoutRepeats) {
   const int64_t size = 1001, world = 4;
   std::set<int64_t> seen;
   for (int64_t rank = 0; rank < world; ++rank) {
-    ShardedSampler sampler(size, SamplerOptions{true, 5, rank, world, true});
+    ShardedSampler sampler(size, SamplerOptions().seed(5).rank(rank).world_size(world).drop_last(true));
     const auto indices = to_vector(sampler.indices());
     EXPECT_EQ(static_cast<int64_t>(indices.size()), 250);
     for (auto i : indices) EXPECT_TRUE(seen.insert(i).second) << "sample " << i << " twice";
@@ -64,26 +68,43 @@ TEST(ShardedSampler, DropLastGivesEqualShardsWithoutRepeats) {
 }
 
 TEST(ShardedSampler, SameSeedSameOrderAndEpochsReshuffle) {
-  ShardedSampler a(500, SamplerOptions{true, 9}), b(500, SamplerOptions{true, 9});
+  ShardedSampler a(500, SamplerOptions().seed(9)), b(500, SamplerOptions().seed(9));
   EXPECT_TRUE(torch::equal(a.indices(), b.indices()));
   const auto epoch0 = a.indices();
   a.set_epoch(1);
   EXPECT_FALSE(torch::equal(a.indices(), epoch0));
-  ShardedSampler other_seed(500, SamplerOptions{true, 10});
+  ShardedSampler other_seed(500, SamplerOptions().seed(10));
   EXPECT_FALSE(torch::equal(other_seed.indices(), epoch0));
   // A permutation: every index once.
   EXPECT_TRUE(torch::equal(std::get<0>(epoch0.sort()), torch::arange(500)));
 }
 
 TEST(ShardedSampler, WithoutShuffleKeepsOrder) {
-  ShardedSampler sampler(7, SamplerOptions{false});
+  ShardedSampler sampler(7, SamplerOptions().shuffle(false));
   EXPECT_EQ(to_vector(sampler.indices()), (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6}));
 }
 
 TEST(ShardedSampler, RejectsBadRankAndWorldSize) {
-  EXPECT_THROW(ShardedSampler(10, SamplerOptions{true, 0, 3, 3}), tutorial::UserError);
-  EXPECT_THROW(ShardedSampler(10, SamplerOptions{true, 0, -1, 3}), tutorial::UserError);
-  EXPECT_THROW(ShardedSampler(10, SamplerOptions{true, 0, 0, 0}), tutorial::UserError);
-  EXPECT_THROW(ShardedSampler(0, SamplerOptions{}), tutorial::UserError);
-  EXPECT_THROW(ShardedSampler(2, SamplerOptions{true, 0, 0, 3, true}), tutorial::UserError);
+  EXPECT_THROW(ShardedSampler(10, SamplerOptions().rank(3).world_size(3)), tutorial::UserError);
+  EXPECT_THROW(ShardedSampler(10, SamplerOptions().rank(-1).world_size(3)), tutorial::UserError);
+  EXPECT_THROW(ShardedSampler(10, SamplerOptions().world_size(0)), tutorial::UserError);
+  EXPECT_THROW(ShardedSampler(0, SamplerOptions()), tutorial::UserError);
+  EXPECT_THROW(ShardedSampler(2, SamplerOptions().world_size(3).drop_last(true)), tutorial::UserError);
+}
+
+TEST(ShardedSampler, OptionsChainAndShardNamesRankAndWorldSize) {
+  struct Env {
+    int64_t rank = 2, world_size = 4;
+  };
+  const auto by_numbers = SamplerOptions().seed(7).shard(2, 4);
+  const auto by_env = SamplerOptions().seed(7).shard(Env{});
+  for (const auto& options : {by_numbers, by_env}) {
+    EXPECT_EQ(options.rank(), 2);
+    EXPECT_EQ(options.world_size(), 4);
+    EXPECT_EQ(options.seed(), 7u);
+    EXPECT_TRUE(options.shuffle());
+  }
+  ShardedSampler a(40, by_numbers), b(40, by_env);
+  EXPECT_EQ(to_vector(a.indices()), to_vector(b.indices()));
+  EXPECT_EQ(a.num_samples(), 10);
 }

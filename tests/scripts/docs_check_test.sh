@@ -51,4 +51,27 @@ set -e
 expect "README.md: \`false\` failed (1)" "$report"
 expect "2 commands run, 2 marked; 1 problems" "$report"
 [[ ! -e $work/ran.txt ]] || { echo "docs_check_test: ran.txt, made by a command, was left behind" >&2; exit 1; }
+# Stage 2 strays from stage 1 by 62 lines of diff (budget 30), then by 30.
+mkdir -p "$work/examples/stage1_single_device" "$work/examples/stage2_data_parallel"
+seq 1 40 >"$work/examples/stage1_single_device/main.cpp"
+{ seq 1 9; seq 101 131; } >"$work/examples/stage2_data_parallel/main.cpp"
+set +e
+report=$("$python" "$work/scripts/docs_check.py" 2>&1)
+status=$?
+set -e
+[[ $status == 1 ]] || { echo "docs_check_test: a stage over budget gave status $status" >&2; exit 1; }
+expect "diff examples/stage1_single_device/main.cpp examples/stage2_data_parallel/main.cpp changes 62 lines, more than the 30" "$report"
+{ seq 1 25; seq 101 115; } >"$work/examples/stage2_data_parallel/main.cpp"
+"$python" "$work/scripts/docs_check.py" >/dev/null || { echo "docs_check_test: 30 changed lines refused" >&2; exit 1; }
+# A function block shows one definition, from its first line to its "}".
+printf 'int helper();\n\nint helper() {\n  return 1;\n}\n\nint other() { return 2; }\n' >"$work/src/f.cpp"
+printf '<!-- function src/f.cpp helper -->\nstale\n<!-- end -->\n' >"$work/docs.md"
+mv "$work/docs.md" "$work/BENCHMARKS.md"
+set +e
+report=$("$python" "$work/scripts/docs_check.py" 2>&1)
+set -e
+expect "BENCHMARKS.md: the function block 'src/f.cpp helper' is stale" "$report"
+"$python" "$work/scripts/docs_check.py" --update >/dev/null || true
+expected=$(printf '<!-- function src/f.cpp helper -->\n```cpp\nint helper() {\n  return 1;\n}\n```\n<!-- end -->')
+[[ $(cat "$work/BENCHMARKS.md") == "$expected" ]] || { echo "docs_check_test: function block:" >&2; cat "$work/BENCHMARKS.md" >&2; exit 1; }
 echo "docs_check_test: ok"

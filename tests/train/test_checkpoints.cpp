@@ -46,8 +46,8 @@ struct TrainingRun {
       : config(sgd_config()),
         model((torch::manual_seed(0), make_model("resnet20", {3, 32, 32}, 10))),
         sgd(make_sgd(model->parameters(), config)),
-        loader(data, ShardedSampler(data.size(), SamplerOptions{true, 0}),
-               LoaderOptions{16, false, torch::kCPU, false, 0}),
+        loader(data, ShardedSampler(data.size(), SamplerOptions()),
+               LoaderOptions(16).prefetch_batches(0)),
         trainer(*model.module(), [this](const torch::Tensor& x) { return model.forward(x); }, sgd,
                 LrSchedule("step", config.lr, 12), augmenting(), augmenting(),
                 TrainerOptions{1000, 0, 3, {}}) {}

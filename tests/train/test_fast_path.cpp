@@ -55,10 +55,10 @@ RunOutcome train(const std::string& model_name, FastPath fast_path, torch::Devic
       set->labels = set->labels.to(device);
     }
   }
-  BatchLoader train_loader(train_set, ShardedSampler(samples, SamplerOptions{true, 0}),
-                           LoaderOptions{batch_size, false, device, device.is_cuda(), 0});
-  BatchLoader test_loader(test_set, ShardedSampler(48, SamplerOptions{false}),
-                          LoaderOptions{batch_size, false, device, device.is_cuda(), 0});
+  BatchLoader train_loader(train_set, ShardedSampler(samples, SamplerOptions()),
+                           LoaderOptions(batch_size).device(device).pin_memory(device.is_cuda()).prefetch_batches(0));
+  BatchLoader test_loader(test_set, ShardedSampler(48, SamplerOptions().shuffle(false)),
+                          LoaderOptions(batch_size).device(device).pin_memory(device.is_cuda()).prefetch_batches(0));
   auto model = make_model(model_name, {3, 32, 32}, 3);
   model->to(device);
   apply_fast_path(fast_path, device, *model.module());

@@ -54,8 +54,8 @@ std::filesystem::path fresh_dir(const std::string& name) {
 struct QuadrantRun {
   QuadrantRun(int64_t samples, int64_t batch_size, TrainConfig config, TrainerOptions options)
       : data(quadrant_task(samples, 1)),
-        loader(data, ShardedSampler(data.size(), SamplerOptions{true, 0}),
-               LoaderOptions{batch_size}),
+        loader(data, ShardedSampler(data.size(), SamplerOptions()),
+               LoaderOptions(batch_size)),
         model(make_model("mlp", {1, 8, 8}, 4)),
         sgd(make_sgd(model->parameters(), config)),
         trainer(*model.module(), [this](const torch::Tensor& x) { return model.forward(x); }, sgd,
@@ -81,8 +81,8 @@ TEST(Training, LossFallsAndAccuracyPassesTheBar) {
   config.momentum = 0.9;
   QuadrantRun run(512, 32, config, TrainerOptions{1000, 0, 0, {}});
   auto test = quadrant_task(256, 2);
-  BatchLoader test_loader(test, ShardedSampler(test.size(), SamplerOptions{false}),
-                          LoaderOptions{64});
+  BatchLoader test_loader(test, ShardedSampler(test.size(), SamplerOptions().shuffle(false)),
+                          LoaderOptions(64));
   std::vector<double> losses;
   EvalResult result;
   for (int64_t epoch = 0; epoch < 5; ++epoch) {
@@ -112,8 +112,8 @@ TEST(Training, LabelSmoothingSmoothsTheTrainingLoss) {
     options.label_smoothing = smoothing;
     QuadrantRun run(64, 16, TrainConfig{}, options);
     // The first batch, as the run's loader will give it, through the untrained model.
-    BatchLoader same(run.data, ShardedSampler(run.data.size(), SamplerOptions{true, 0}),
-                     LoaderOptions{16});
+    BatchLoader same(run.data, ShardedSampler(run.data.size(), SamplerOptions()),
+                     LoaderOptions(16));
     same.start_epoch(0);
     const auto batch = *same.next();
     const auto logits = run.model.forward(to_unit_float(batch.images));
@@ -158,6 +158,38 @@ TEST(Training, MetricsFileHasOneJsonLinePerEpoch) {
             "\"samples_per_second\": 6300.0}");
   EXPECT_NE(second.find("\"epoch\": 2"), std::string::npos);
   tutorial::testdata::remove_tree(dir);
+}
+
+// Ranks other than 0 hold a MetricsFile that writes nothing: rank 0's file,
+// which may sit in the same folder, is left alone.
+TEST(Training, AMetricsFileThatDoesNotWriteLeavesTheFileAlone) {
+  const auto dir = fresh_dir("metrics_quiet");
+  const auto path = (dir / "metrics.jsonl").string();
+  {
+    MetricsFile quiet(path, 0, /*writes=*/false);
+    quiet.append({1, 10, 0.1});
+  }
+  EXPECT_FALSE(std::filesystem::exists(path));
+  {
+    MetricsFile rank0(path);
+    rank0.append({1, 10, 0.1});
+    MetricsFile rank1(path, 0, /*writes=*/false);
+    rank1.append({1, 10, 0.1});
+  }
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  EXPECT_EQ(lines.size(), 1u);
+  tutorial::testdata::remove_tree(dir);
+}
+
+TEST(Training, AnEpochsSamplesPerSecondCountEveryRank) {
+  TrainEpochResult result;
+  result.samples = 300;
+  result.seconds = 2;
+  EXPECT_DOUBLE_EQ(result.samples_per_second(), 150);
+  result.world_size = 4;
+  EXPECT_DOUBLE_EQ(result.samples_per_second(), 600);
 }
 
 TEST(Training, AResumedRunsMetricsFileKeepsTheEpochsCompletedBeforeIt) {

@@ -1,0 +1,11 @@
+// What a DDP stage needs besides the wrapper itself, as Python's
+// `import torch.distributed as dist`: the launcher's environment, the rank's
+// device, the process group, and the rank-aware pieces of a training run.
+#pragma once
+
+#include "distributed/distributed_eval.h"  // evaluation summed over ranks
+#include "distributed/launch_env.h"        // RANK, WORLD_SIZE, ... from the launcher
+#include "distributed/process_group.h"     // c10d: NCCL on GPUs, Gloo on CPUs
+#include "distributed/rank_agreement.h"    // checkpoints: rank 0 writes, all agree to stop
+#include "distributed/rank_device.h"       // a rank's GPU
+#include "distributed/world_rows.h"        // the configuration table's world rows
