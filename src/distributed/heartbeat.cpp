@@ -59,18 +59,23 @@ Heartbeat::~Heartbeat() {
 
 void Heartbeat::beat() {
   const std::string text = std::to_string(now_ms());
+  std::lock_guard<std::mutex> lock(store_mutex_);
   store_->set(key_of(rank_), std::vector<uint8_t>(text.begin(), text.end()));
 }
 
 std::vector<SilentRank> Heartbeat::silent_ranks() {
+  auto read_beat = [this](int64_t r) {
+    std::lock_guard<std::mutex> lock(store_mutex_);
+    return beat_time(*store_, r);
+  };
   std::vector<int64_t> before(static_cast<size_t>(world_size_), 0);
   for (int64_t r = 0; r < world_size_; ++r) {
-    if (r != rank_) before[r] = beat_time(*store_, r);
+    if (r != rank_) before[r] = read_beat(r);
   }
   std::this_thread::sleep_for(period_ * 5 / 2);
   std::vector<SilentRank> silent;
   for (int64_t r = 0; r < world_size_; ++r) {
-    if (r == rank_ || beat_time(*store_, r) != before[r]) continue;
+    if (r == rank_ || read_beat(r) != before[r]) continue;
     silent.push_back({r, static_cast<double>(now_ms() - before[r]) / 1000.0});
   }
   return silent;

@@ -40,6 +40,9 @@ class Heartbeat {
   void beat();
 
   c10::intrusive_ptr<c10d::Store> store_;
+  // One store client serves this thread's beats and the caller's reads: its
+  // requests and replies must not interleave.
+  std::mutex store_mutex_;
   int64_t rank_, world_size_;
   std::chrono::milliseconds period_;
   std::mutex mutex_;

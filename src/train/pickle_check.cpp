@@ -92,6 +92,27 @@ StackEffect stack_effect(uint8_t opcode) {
   }
 }
 
+// Counts the memo entries a pickle makes and refuses a PUT or GET naming one
+// beyond them: LibTorch sizes its memo by the index a PUT names, and a
+// LONG_BINPUT of 1.9 billion made it allocate 30 GB (found by fuzzing).
+// False where the pickle ends inside the index (the unpickler judges).
+bool count_memo(uint8_t opcode, const uint8_t* argument, size_t left, size_t opcode_at,
+                uint64_t& memoized, const std::string& path) {
+  if (opcode == 0x94) ++memoized;  // MEMOIZE
+  if (opcode != 'q' && opcode != 'r' && opcode != 'h' && opcode != 'j') return true;
+  const int field = opcode == 'q' || opcode == 'h' ? 1 : 4;
+  if (left < static_cast<size_t>(field)) return false;
+  const uint64_t index = little_endian(argument, field);
+  const bool put = opcode == 'q' || opcode == 'r';
+  if (put ? index > memoized : index >= memoized) {
+    throw UserError(path + ": damaged: its pickle's memo index " + std::to_string(index) +
+                    " at byte " + std::to_string(opcode_at) + " is beyond the " +
+                    std::to_string(memoized) + " items it memoized");
+  }
+  if (put && index == memoized) ++memoized;
+  return true;
+}
+
 }  // namespace
 
 void check_pickle(const uint8_t* pickle, size_t size, const std::string& path) {
@@ -125,21 +146,7 @@ void check_pickle(const uint8_t* pickle, size_t size, const std::string& path) {
     if (above_mark() < static_cast<size_t>(effect.needs)) throw underflow(opcode, opcode_at);
     depth = static_cast<size_t>(static_cast<int64_t>(depth) + effect.adds);
 
-    // LibTorch sizes its memo by the index a PUT names: a LONG_BINPUT of 1.9
-    // billion made it allocate 30 GB (found by fuzzing).
-    if (opcode == 'q' || opcode == 'r' || opcode == 'h' || opcode == 'j') {
-      const int field = opcode == 'q' || opcode == 'h' ? 1 : 4;
-      if (size - at < static_cast<size_t>(field)) return;
-      const uint64_t index = little_endian(pickle + at, field);
-      const bool put = opcode == 'q' || opcode == 'r';
-      if (put ? index > memoized : index >= memoized) {
-        throw UserError(path + ": damaged: its pickle's memo index " + std::to_string(index) +
-                        " at byte " + std::to_string(opcode_at) + " is beyond the " +
-                        std::to_string(memoized) + " items it memoized");
-      }
-      if (put && index == memoized) ++memoized;
-    }
-    if (opcode == 0x94) ++memoized;  // MEMOIZE
+    if (!count_memo(opcode, pickle + at, size - at, opcode_at, memoized, path)) return;
 
     if (const int field = length_field_size(opcode)) {
       if (size - at < static_cast<size_t>(field)) return;
