@@ -6,6 +6,7 @@
 #include "core/console.h"
 #include "core/device.h"
 #include "core/errors.h"
+#include "core/output_folder.h"
 #include "models/model_factory.h"
 #include "pipeline/batch_loader.h"
 #include "train/checkpointing.h"
@@ -18,7 +19,6 @@
 #include "train/state_dict.h"
 #include "train/training_data.h"
 
-#include <filesystem>
 
 using namespace tutorial;
 
@@ -30,6 +30,7 @@ int train(const TrainConfig& config) {
   torch::manual_seed(config.seed);
 
   // ------------------------------------------------------------------ data
+  prepare_output_folder(config.output_dir);  // refused now, not after training
   TrainingData data = load_training_data(config, device);
   BatchLoader train_dataloader(
       data.train, ShardedSampler(data.train.size(), SamplerOptions().seed(config.seed)),
@@ -60,7 +61,6 @@ int train(const TrainConfig& config) {
   const TrainingPosition start = checkpoints.start(trainer);
 
   // -------------------------------------------------------------- training
-  std::filesystem::create_directories(config.output_dir);
   MetricsFile metrics(config.output_dir + "/metrics.jsonl", start.epoch);
   for (int64_t t = start.epoch; t < config.epochs && !trainer.reached_max_steps(); ++t) {
     out() << "Epoch " << t + 1 << "\n-------------------------------" << std::endl;

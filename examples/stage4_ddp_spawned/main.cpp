@@ -6,6 +6,7 @@
 #include "core/console.h"
 #include "core/device.h"
 #include "core/errors.h"
+#include "core/output_folder.h"
 #include "distributed/distributed.h"                // [*] ranks, process groups, ...
 #include "distributed/distributed_data_parallel.h"  // [*]
 #include "distributed/network.h"                    // [*] find_free_port
@@ -22,7 +23,6 @@
 #include "train/state_dict.h"
 #include "train/training_data.h"
 
-#include <filesystem>
 
 using namespace tutorial;
 
@@ -36,6 +36,7 @@ int train_worker(const TrainConfig& config, const LaunchEnv& env) {  // [*]
   ProcessGroup group(env, config.backend, device, std::chrono::seconds(config.dist_timeout));  // [*]
 
   // ------------------------------------------------------------------ data
+  prepare_output_folder(config.output_dir);  // refused now, not after training
   TrainingData data = load_training_data(config, device);
   const int64_t rank_batch_size = std::max<int64_t>(1, config.batch_size / env.world_size);  // [*]
   BatchLoader train_dataloader(
@@ -70,7 +71,6 @@ int train_worker(const TrainConfig& config, const LaunchEnv& env) {  // [*]
   const TrainingPosition start = checkpoints.start(trainer);
 
   // -------------------------------------------------------------- training
-  std::filesystem::create_directories(config.output_dir);
   MetricsFile metrics(config.output_dir + "/metrics.jsonl", start.epoch, env.rank == 0);  // [*] rank 0 writes
   for (int64_t t = start.epoch; t < config.epochs && !trainer.reached_max_steps(); ++t) {
     out() << "Epoch " << t + 1 << "\n-------------------------------" << std::endl;

@@ -33,11 +33,18 @@ void sync_to_disk(const fs::path& path, bool is_folder) {
 void replace_file_atomically(const fs::path& path,
                              const std::function<void(const fs::path&)>& write) {
   const fs::path temporary = path.string() + ".tmp";
-  write(temporary);
-  sync_to_disk(temporary, false);
-  std::error_code error;
-  fs::rename(temporary, path, error);
-  if (error) cannot_write(path, error.message());
+  try {
+    write(temporary);
+    sync_to_disk(temporary, false);
+    std::error_code error;
+    fs::rename(temporary, path, error);
+    if (error) cannot_write(path, error.message());
+  } catch (...) {
+    // A full disk, a file size limit, an I/O error: nothing half-written stays.
+    std::error_code ignored;
+    fs::remove(temporary, ignored);
+    throw;
+  }
   sync_to_disk(path.parent_path().empty() ? fs::path(".") : path.parent_path(), true);
 }
 

@@ -11,7 +11,8 @@
 namespace tutorial {
 
 // `write(temporary)` fills a temporary file beside `path`; it then replaces
-// `path`. Errors become a UserError naming the file.
+// `path`. Errors become a UserError naming the file; the temporary file is
+// removed, and `path` keeps what it held.
 void replace_file_atomically(const std::filesystem::path& path,
                              const std::function<void(const std::filesystem::path&)>& write);
 

@@ -3,6 +3,7 @@
 
 #include <c10/util/Exception.h>
 
+#include <csignal>
 #include <iostream>
 
 namespace tutorial {
@@ -14,6 +15,9 @@ std::string first_line(const std::string& text) {
 
 int run_main(const std::string& program_name, const std::function<int()>& body) {
   keep_freed_host_memory_for_reuse();
+  // Past a file size limit (ulimit -f) a write then fails with EFBIG, which
+  // the writer reports in one line, instead of SIGXFSZ killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     return body();
   } catch (const UserError& e) {

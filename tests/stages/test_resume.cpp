@@ -207,6 +207,36 @@ TEST_F(Resume, ADamagedNewestCheckpointIsReportedAndTheOneBeforeItUsed) {
   expect_same_model(dir, "whole", "damaged");
 }
 
+// A checkpoint that cannot be written (here a file size limit, as a full disk)
+// ends the run with one line and leaves no temporary file; --resume auto then
+// continues from the last good checkpoint to the uninterrupted run's model.
+TEST_F(Resume, AFailedCheckpointWriteLeavesNothingBehindAndTheRunResumesFromTheLastGoodOne) {
+  const std::string data_args = "--data-dir " + (dir.path() / "data").string() + " --epochs 1";
+  const std::string every = " --checkpoint-every 2 --output-dir ";
+  ASSERT_EQ(run(kStage1Path, data_args + " --max-steps 2" + every + dir / "run", dir).exit_code, 0);
+  // 1000 blocks of 1 KB: the MLP's 2.7 MB checkpoint at step 4 does not fit.
+  const auto limited = run_command("ulimit -f 1000; exec '" + std::string(kStage1Path) + "' " +
+                                       data_args + " --resume auto --max-steps 6" + every +
+                                       dir / "run",
+                                   dir);
+  EXPECT_EQ(limited.exit_code, 2) << limited.err;
+  EXPECT_EQ(count_lines(limited.err), 1) << limited.err;
+  EXPECT_NE(limited.err.find("step-000000004.pt.tmp: cannot write (File too large)"),
+            std::string::npos)
+      << limited.err;
+  std::vector<std::string> left;
+  for (const auto& entry : fs::directory_iterator(dir.path() / "run" / "checkpoints")) {
+    left.push_back(entry.path().filename().string());
+  }
+  EXPECT_EQ(left, std::vector<std::string>{"step-000000002.pt"});
+
+  const auto resumed = run(kStage1Path, data_args + " --resume auto --max-steps 6" + every +
+                                            dir / "run", dir);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  ASSERT_EQ(run(kStage1Path, data_args + " --max-steps 6" + every + dir / "whole", dir).exit_code, 0);
+  expect_same_model(dir, "whole", "run");
+}
+
 TEST_F(Resume, ACheckpointOfOtherSettingsIsRefusedNamingTheSetting) {
   ASSERT_EQ(run_command(stage1(dir, "run") + " --max-steps 16", dir).exit_code, 0);
   const auto r = run_command(stage1(dir, "run") + " --batch-size 32 --resume auto", dir);

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -184,6 +185,43 @@ TEST_P(Stages, BadInputEndsInOneLineAndExitStatus2) {
     EXPECT_NE(r.err.find(": error: "), std::string::npos) << args << ": " << r.err;
     EXPECT_NE(r.err.find(phrase), std::string::npos) << args << ": " << r.err;
   }
+}
+
+// Checked before the data is read (the data folder here does not exist): a run
+// that could not save its model says so at once.
+TEST_P(Stages, AnOutputFolderThatCannotBeUsedIsRefusedAtStart) {
+  TempDir dir;
+  write_bytes(dir.path() / "a-file", {1, 2, 3});
+  const std::string nowhere = " --data-dir " + (dir.path() / "nowhere").string();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {(dir.path() / "a-file").string(), "a file of that name is in the way"},
+      {(dir.path() / "a-file" / "below").string(), "cannot create the folder"},
+      {"/proc/forbidden", "cannot create the folder"},
+  };
+  for (const auto& [folder, phrase] : cases) {
+    const auto r = run(GetParam(), nowhere + " --output-dir " + folder, dir);
+    EXPECT_EQ(r.exit_code, 2) << folder << "\n" << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << folder << ": stderr is\n" << r.err;
+    EXPECT_NE(r.err.find("error: --output-dir " + folder + ": " + phrase), std::string::npos)
+        << r.err;
+  }
+  // A folder this user may not write in: permission bits bind only a user
+  // other than root, so the run drops to nobody (65534) for this case.
+  if (::geteuid() != 0) GTEST_SKIP() << "not root: cannot run as another user";
+  fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read |
+                                  fs::perms::group_exec | fs::perms::others_read |
+                                  fs::perms::others_exec);
+  const auto read_only = dir.path() / "read-only";
+  fs::create_directory(read_only);
+  const auto r = run_command("setpriv --reuid=65534 --regid=65534 --clear-groups '" + GetParam() +
+                                 "'" + nowhere + " --output-dir " + read_only.string(),
+                             dir);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("--output-dir " + read_only.string() +
+                       ": cannot write in this folder (Permission denied)"),
+            std::string::npos)
+      << r.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(AllStages, Stages, testing::Values(kStage1Path, kStage2Path),
