@@ -33,7 +33,7 @@ int train_worker(const TrainConfig& config, const LaunchEnv& env) {  // [*]
   torch::Device device = select_rank_device(config.device, env);  // [*]
   configure_cpu_threads(config.threads, env.local_world_size);   // [*] cores shared by the ranks
   torch::manual_seed(config.seed);
-  ProcessGroup group(env, config.backend, device, std::chrono::seconds(config.dist_timeout));  // [*]
+  ProcessGroup group(env, device, process_group_options(config));  // [*] rendezvous; same settings?
 
   // ------------------------------------------------------------------ data
   prepare_output_folder(config.output_dir);  // refused now, not after training

@@ -8,4 +8,5 @@
 #include "distributed/process_group.h"     // c10d: NCCL on GPUs, Gloo on CPUs
 #include "distributed/rank_agreement.h"    // checkpoints: rank 0 writes, all agree to stop
 #include "distributed/rank_device.h"       // a rank's GPU
+#include "distributed/training_settings.h" // the settings every rank must share
 #include "distributed/world_rows.h"        // the configuration table's world rows

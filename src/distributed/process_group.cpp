@@ -165,7 +165,8 @@ std::vector<std::string> available_backends() {
 }
 
 ProcessGroup::ProcessGroup(const LaunchEnv& env, const std::string& backend,
-                           torch::Device device, std::chrono::milliseconds timeout)
+                           torch::Device device, std::chrono::milliseconds timeout,
+                           const Settings& must_agree)
     : rank_(env.rank),
       world_size_(env.world_size),
       backend_name_(choose_backend(backend, device)),
@@ -178,6 +179,8 @@ ProcessGroup::ProcessGroup(const LaunchEnv& env, const std::string& backend,
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       timeout - (std::chrono::steady_clock::now() - start));
   wait_for_every_rank(*store_, env, timeout, std::max(left, std::chrono::milliseconds(100)));
+  // Before any collective: ranks that disagree would crash in one.
+  agree_on_settings(*store_, rank_, world_size_, must_agree);
   const int rank = static_cast<int>(rank_), size = static_cast<int>(world_size_);
 #if TUTORIAL_WITH_GLOO
   if (backend_name_ == "gloo") {

@@ -6,7 +6,9 @@
 #include "core/torch_compat.h"
 #include "distributed/heartbeat.h"
 #include "distributed/launch_env.h"
+#include "distributed/settings_agreement.h"
 
+#include <torch/arg.h>
 #include <torch/types.h>
 
 #include <chrono>
@@ -23,12 +25,23 @@ class Store;
 
 namespace tutorial {
 
+struct ProcessGroupOptions {
+  // "auto" (NCCL for a CUDA device, else Gloo), "nccl" or "gloo".
+  TORCH_ARG(std::string, backend) = "auto";
+  TORCH_ARG(std::chrono::milliseconds, timeout) = std::chrono::minutes(30);
+  // Settings every rank must share, compared right after the rendezvous
+  // (settings_agreement.h); none by default.
+  TORCH_ARG(Settings, must_agree) = {};
+};
+
 class ProcessGroup {
  public:
-  // backend: "auto" (NCCL for a CUDA device, else Gloo), "nccl" or "gloo".
-  // Blocks until every rank has joined or `timeout` passes (a UserError then).
+  // Blocks until every rank has joined or `timeout` passes (a UserError then);
+  // then ranks whose `must_agree` settings differ stop, each with one line.
   ProcessGroup(const LaunchEnv& env, const std::string& backend, torch::Device device,
-               std::chrono::milliseconds timeout);
+               std::chrono::milliseconds timeout, const Settings& must_agree = {});
+  ProcessGroup(const LaunchEnv& env, torch::Device device, const ProcessGroupOptions& options)
+      : ProcessGroup(env, options.backend(), device, options.timeout(), options.must_agree()) {}
   // Leaves in order: a barrier, so that no rank tears down while others still
   // talk to it (the tutorial's "Broken pipe" at exit), then the group, then the store.
   ~ProcessGroup();

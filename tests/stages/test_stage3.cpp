@@ -99,6 +99,43 @@ TEST(Stage3, TwoRanksStartedByMpirun) {
   expect_a_finished_two_rank_run(r, dir, "Open MPI");
 }
 
+// Ranks started by hand (as a mistaken launch script would) with settings that
+// differ: every rank stops with one line naming the setting and both values,
+// before any collective (different models used to abort rank 1 in Gloo's
+// enforce, "op.preamble.length <= op.nbytes", and leave rank 0 an internal error).
+TEST(Stage3, RanksStartedWithDifferentSettingsStopBeforeTrainingNamingTheSetting) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
+  TempDir dir;
+  write_idx_dataset(dir.path() / "data", 256, 64);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {" --lr 0.1", "rank 1 has --lr 0.1 but rank 0 has 0.001"},
+      {" --batch-size 128", "rank 1 has --batch-size 128 but rank 0 has 64"},
+      {" --model resnet20", "rank 1 has --model resnet20 but rank 0 has mlp"},
+  };
+  for (const auto& [rank1_options, message] : cases) {
+    const std::string env = std::string(kClearLauncherVariables) +
+                            "LOCAL_WORLD_SIZE=2 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
+                            std::to_string(tutorial::find_free_port());
+    const std::string program = " '" + std::string(kStage3Path) + "'" + stage3_args(dir);
+    // Rank 0 in the background with its own stderr; rank 1's is the command's.
+    const auto r = run_command("{ (" + env + " RANK=0 LOCAL_RANK=0" + program + " 2>'" +
+                                   dir / "rank0.err" + "'; echo $? >'" + dir / "rank0.status" +
+                                   "') & " + env + " RANK=1 LOCAL_RANK=1" + program +
+                                   rank1_options + "; status=$?; wait; (exit $status); }",
+                               dir);
+    EXPECT_EQ(r.exit_code, 2) << rank1_options << "\n" << r.err;
+    const std::string rank0_err = read_text(dir.path() / "rank0.err");
+    EXPECT_EQ(read_text(dir.path() / "rank0.status"), "2\n") << rank0_err;
+    for (const auto& err : {r.err, rank0_err}) {
+      EXPECT_EQ(count_lines(err), 1) << rank1_options << ": " << err;
+      EXPECT_NE(err.find("stage3_ddp_launched: error: " + message +
+                         "; every rank must be started with the same training options"),
+                std::string::npos)
+          << err;
+    }
+  }
+}
+
 TEST(Stage3, BadLaunchEnvironmentsEndInOneLineAndExitStatus2) {
   TUTORIAL_SKIP_WITHOUT_GLOO();
   TempDir dir;
