@@ -34,7 +34,7 @@ int main(int argc, char* argv[]) {
   return run_main("stage3_ddp_launched", [&] {  // [*]
     auto parsed = parse_command_line(argc, argv, "stage3_ddp_launched",  // [*]
                                      "Stage 3: DistributedDataParallel, ranks started by a launcher",
-                                     {/*device_list=*/false, /*distributed=*/true});  // [*]
+                                     CommandLineFeatures().distributed(true));  // [*]
     if (!parsed) return 0;  // --help
     const TrainConfig config = *parsed;
 

@@ -124,7 +124,7 @@ int main(int argc, char* argv[]) {
   return run_main("stage4_ddp_spawned", [&] {  // [*]
     auto parsed = parse_command_line(argc, argv, "stage4_ddp_spawned",  // [*]
                                      "Stage 4: DistributedDataParallel, worker processes started by this program",  // [*]
-                                     {/*device_list=*/false, /*distributed=*/true, /*spawn=*/true});  // [*]
+                                     CommandLineFeatures().distributed(true).spawn(true));  // [*]
     if (!parsed) return 0;  // --help
     const TrainConfig config = *parsed;
 

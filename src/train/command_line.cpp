@@ -150,16 +150,16 @@ std::optional<TrainConfig> parse_command_line(int argc, const char* const argv[]
     ("channels-last", "NHWC memory layout for convolutions (default: off)", cxxopts::value<bool>()->default_value("false"))
     ("data-on-device", "hold the whole dataset on the GPU, augment it there (default: off)", cxxopts::value<bool>()->default_value("false"))
     ("cuda-graph", "capture one training step as a CUDA graph and replay it (default: off)", cxxopts::value<bool>()->default_value("false"));
-  if (features.device_list) {
+  if (features.device_list()) {
     options.add_options("Device")
       ("devices", "GPU indices for DataParallel, e.g. 0,1 (default: all visible)", cxxopts::value<std::string>());
   }
-  if (features.distributed) {
+  if (features.distributed()) {
     options.add_options("Distributed")
       ("backend", "auto | nccl | gloo (auto: nccl on GPUs, gloo on CPUs)", cxxopts::value<std::string>()->default_value(d.backend))
       ("dist-timeout", "seconds to wait for the other ranks", cxxopts::value<std::string>()->default_value(std::to_string(d.dist_timeout)));
   }
-  if (features.spawn) {
+  if (features.spawn()) {
     options.add_options("Distributed")
       ("nodes", "machines taking part", cxxopts::value<std::string>()->default_value("1"))
       ("nproc-per-node", "worker processes on this machine (one per GPU)", cxxopts::value<std::string>()->default_value("1"))
@@ -209,14 +209,14 @@ std::optional<TrainConfig> parse_command_line(int argc, const char* const argv[]
     c.fast_path.channels_last = get<bool>(result, "channels-last");
     c.fast_path.data_on_device = get<bool>(result, "data-on-device");
     c.fast_path.cuda_graph = get<bool>(result, "cuda-graph");
-    if (features.device_list && result.count("devices")) {
+    if (features.device_list() && result.count("devices")) {
       c.devices = parse_device_list(get<std::string>(result, "devices"));
     }
-    if (features.distributed) {
+    if (features.distributed()) {
       c.backend = get<std::string>(result, "backend");
       c.dist_timeout = get<int64_t>(result, "dist-timeout");
     }
-    if (features.spawn) {
+    if (features.spawn()) {
       c.nodes = get<int64_t>(result, "nodes");
       c.nproc_per_node = get<int64_t>(result, "nproc-per-node");
       c.node_rank = get<int64_t>(result, "node-rank");
