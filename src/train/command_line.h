@@ -1,5 +1,6 @@
 // The command line every stage shares (cxxopts). Stage-specific options are
 // switched on with CommandLineFeatures so each --help lists only what applies.
+// The options themselves are declared in train/command_line_options.cpp.
 #pragma once
 
 #include "train/config.h"
