@@ -92,7 +92,7 @@ int main(int argc, char* argv[]) {
   return run_main("stage2_data_parallel", [&] {  // [*]
     const auto config = parse_command_line(argc, argv, "stage2_data_parallel",  // [*]
                                            "Stage 2: train on several GPUs of one machine with DataParallel",
-                                           {/*device_list=*/true});  // [*] --devices
+                                           CommandLineFeatures().device_list(true));  // [*] --devices
     if (!config) return 0;  // --help
     return train(*config);
   });

@@ -100,7 +100,7 @@ int main(int argc, char* argv[]) {
   return run_main("stage3_ddp_launched", [&] {  // [*]
     const auto config = parse_command_line(argc, argv, "stage3_ddp_launched",  // [*]
                                            "Stage 3: DistributedDataParallel, ranks started by a launcher",
-                                           {/*device_list=*/false, /*distributed=*/true});  // [*]
+                                           CommandLineFeatures().distributed(true));  // [*]
     if (!config) return 0;  // --help
     return train_worker(*config, read_launch_env());  // [*] RANK, WORLD_SIZE, ... from the launcher
   });

@@ -103,7 +103,7 @@ int main(int argc, char* argv[]) {
     const auto config = parse_command_line(argc, argv, "stage4_ddp_spawned",  // [*]
                                            "Stage 4: DistributedDataParallel, "
                                            "worker processes started by this program",  // [*]
-                                           {/*device_list=*/false, /*distributed=*/true, /*spawn=*/true});  // [*]
+                                           CommandLineFeatures().distributed(true).spawn(true));  // [*]
     if (!config) return 0;  // --help
     // [*] As mp.spawn(main_worker, nprocs=ngpus_per_node): no CUDA work before the fork.
     const int64_t world_size = config->nodes * config->nproc_per_node;  // [*]

@@ -75,10 +75,10 @@ TEST(CommandLine, ParsesEveryOption) {
 }
 
 TEST(CommandLine, DevicesOnlyWhereTheStageOffersThem) {
-  auto c = parse({"--devices", "0,2"}, {true});
+  auto c = parse({"--devices", "0,2"}, CommandLineFeatures().device_list(true));
   ASSERT_TRUE(c);
   EXPECT_EQ(c->devices, (std::vector<int64_t>{0, 2}));
-  EXPECT_THROW(parse({"--devices", "0,x"}, {true}), UserError);
+  EXPECT_THROW(parse({"--devices", "0,x"}, CommandLineFeatures().device_list(true)), UserError);
   EXPECT_THROW(parse({"--devices", "0,2"}), UserError);
 }
 

@@ -1,0 +1,154 @@
+// Every option of the shared command line, once: its --help section and line,
+// the TrainConfig field it fills (whose value in TrainConfig{}, train/config.h,
+// is the default) and the rule its value obeys. One function per --help section.
+#include "train/command_line_options.h"
+
+#include "train/command_line_option_kinds.h"
+
+namespace tutorial {
+namespace {
+
+using C = TrainConfig;
+
+std::vector<CommandLineOption> data_options() {
+  return {
+      text("Data", "data-dir", "dataset folder (default: the dataset's system folder)",
+           &C::data_dir),
+      text("Data", "dataset", "fashion-mnist | mnist | cifar10 | cifar100 | image-folder",
+           &C::dataset, known_dataset),
+      choice("Data", "augment", "auto | on | off: random crop (pad 4) and flip", &C::augment,
+             {"auto", "on", "off"}),
+  };
+}
+
+std::vector<CommandLineOption> training_options() {
+  return {
+      text("Training", "model", "mlp | resnet20 | resnet32 | resnet44 | resnet56 | resnet110",
+           &C::model, known_model),
+      number("Training", "epochs", "number of epochs", &C::epochs, at_least(1).citing_value()),
+      number("Training", "batch-size", "samples per step", &C::batch_size,
+             at_least(1).citing_value()),
+      number("Training", "lr", "learning rate", &C::lr, positive().citing_value()),
+      number("Training", "momentum", "SGD momentum", &C::momentum, fraction()),
+      flag("Training", "nesterov", "Nesterov momentum", &C::nesterov),
+      number("Training", "weight-decay", "L2 weight decay", &C::weight_decay, not_negative()),
+      choice("Training", "schedule", "constant | step (/10 at 50% and 75%) | cosine", &C::schedule,
+             {"constant", "step", "cosine"}),
+      // Its range depends on --epochs: validate() checks it.
+      number("Training", "warmup-epochs",
+             "epochs of linear warm-up to --lr, then the schedule over the rest",
+             &C::warmup_epochs),
+      number("Training", "label-smoothing", "label smoothing of the training loss, in [0, 1)",
+             &C::label_smoothing, fraction().citing_value()),
+      number("Training", "seed", "random seed (model init, shuffling, augmentation)", &C::seed),
+      number("Training", "max-steps", "stop after this many steps (0: no limit)", &C::max_steps,
+             not_negative("no limit").citing_value()),
+  };
+}
+
+std::vector<CommandLineOption> device_options() {
+  return {
+      text("Device", "device", "auto | cpu | cuda | cuda:N", &C::device),
+      number("Device", "threads",
+             "CPU threads for tensor math (0: OMP_NUM_THREADS, else the cores per rank)",
+             &C::threads, not_negative("one per core")),
+      number("Device", "prefetch", "batches prepared ahead in the background (0: none)",
+             &C::prefetch, not_negative()),
+      device_list("Device", "devices",
+                  "GPU indices for DataParallel, e.g. 0,1 (default: all visible)", &C::devices)
+          .needs(StageFeature::kDeviceList),
+  };
+}
+
+std::vector<CommandLineOption> fast_path_options() {
+  return {
+      flag("Fast path", "amp", "bf16 autocast for the forward pass (mixed precision)",
+           in_fast_path(&FastPath::amp)),
+      flag("Fast path", "channels-last", "NHWC memory layout for convolutions",
+           in_fast_path(&FastPath::channels_last)),
+      flag("Fast path", "data-on-device", "hold the whole dataset on the GPU, augment it there",
+           in_fast_path(&FastPath::data_on_device)),
+      flag("Fast path", "cuda-graph", "capture one training step as a CUDA graph and replay it",
+           in_fast_path(&FastPath::cuda_graph)),
+  };
+}
+
+std::vector<CommandLineOption> distributed_options() {
+  const auto distributed = StageFeature::kDistributed;
+  const auto spawn = StageFeature::kSpawn;
+  return {
+      choice("Distributed", "backend", "auto | nccl | gloo (auto: nccl on GPUs, gloo on CPUs)",
+             &C::backend, {"auto", "nccl", "gloo"})
+          .needs(distributed),
+      number("Distributed", "dist-timeout", "seconds to wait for the other ranks",
+             &C::dist_timeout, at_least(1, "second"))
+          .needs(distributed),
+      number("Distributed", "nodes", "machines taking part", &C::nodes, at_least(1)).needs(spawn),
+      number("Distributed", "nproc-per-node", "worker processes on this machine (one per GPU)",
+             &C::nproc_per_node, at_least(1))
+          .needs(spawn),
+      // Its range depends on --nodes: validate() checks it.
+      number("Distributed", "node-rank", "this machine's index, 0 .. nodes-1", &C::node_rank)
+          .needs(spawn),
+      text("Distributed", "master-addr", "host of rank 0", &C::master_addr, not_empty())
+          .needs(spawn),
+      number("Distributed", "master-port", "port of rank 0 (0: a free one, single machine only)",
+             &C::master_port, between(0, 65535))
+          .needs(spawn),
+  };
+}
+
+std::vector<CommandLineOption> output_options() {
+  return {
+      text("Output", "output-dir", "folder for model.pth, optimizer.pth and metrics.jsonl",
+           &C::output_dir, not_empty()),
+      number("Output", "log-interval", "batches between loss lines", &C::log_interval,
+             at_least(1)),
+      off_flag("Output", "no-progress",
+               "no progress bar (there is none anyway where stdout is no terminal)", &C::progress),
+      number("Output", "checkpoint-every",
+             "steps between checkpoints in output-dir/checkpoints (0: each epoch's end only)",
+             &C::checkpoint_every, not_negative("each epoch's end only")),
+      number("Output", "keep-checkpoints", "how many of the newest checkpoints to keep",
+             &C::keep_checkpoints, at_least(1)),
+      text("Output", "resume",
+           "none | auto (the newest checkpoint in output-dir) | PATH of a checkpoint", &C::resume,
+           not_empty("must be none, auto or the path of a checkpoint")),
+  };
+}
+
+}  // namespace
+
+bool offers(const CommandLineFeatures& features, StageFeature feature) {
+  switch (feature) {
+    case StageFeature::kEveryStage:
+      return true;
+    case StageFeature::kDeviceList:
+      return features.device_list();
+    case StageFeature::kDistributed:
+      return features.distributed();
+    case StageFeature::kSpawn:
+      return features.spawn();
+  }
+  return false;
+}
+
+CommandLineOption CommandLineOption::needs(StageFeature stage_feature) const {
+  CommandLineOption offered_where = *this;
+  offered_where.feature = stage_feature;
+  return offered_where;
+}
+
+const std::vector<CommandLineOption>& command_line_options() {
+  static const std::vector<CommandLineOption> options = [] {
+    std::vector<CommandLineOption> all;
+    for (auto section : {data_options, training_options, device_options, fast_path_options,
+                         distributed_options, output_options}) {
+      for (auto& option : section()) all.push_back(std::move(option));
+    }
+    return all;
+  }();
+  return options;
+}
+
+}  // namespace tutorial
