@@ -1,6 +1,6 @@
 #include "distributed/distributed_data_parallel.h"
 
-#include "core/errors.h"
+#include "distributed/bucket_assignment.h"
 
 #include <ATen/ScalarOps.h>
 #include <torch/csrc/autograd/engine.h>
@@ -89,6 +89,31 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
 
   Reducer(ProcessGroup& g, bool find_unused_parameters)
       : group(g), find_unused(find_unused_parameters), communicates(g.world_size() > 1) {}
+
+  // One flat buffer per bucket of compute_bucket_assignment_by_size, and
+  // views[k], parameter k's place in its bucket.
+  void build_buckets(double bucket_cap_mb, double first_bucket_cap_mb) {
+    std::vector<BucketedParameter> bucketed;
+    for (const auto& p : params) bucketed.push_back({p.numel(), p.scalar_type(), p.device()});
+    bucket_of.resize(params.size());
+    views.resize(params.size());
+    for (auto& indices :
+         compute_bucket_assignment_by_size(bucketed, bucket_cap_mb, first_bucket_cap_mb)) {
+      Bucket bucket;
+      bucket.params = std::move(indices);
+      for (const size_t k : bucket.params) {
+        bucket.offsets.push_back(bucket.numel);
+        bucket.numel += params[k].numel();
+        bucket_of[k] = buckets.size();
+      }
+      bucket.buffer = torch::zeros({bucket.numel}, params[bucket.params.front()].options());
+      for (size_t i = 0; i < bucket.params.size(); ++i) {
+        const size_t k = bucket.params[i];
+        views[k] = bucket_slice(bucket.buffer, bucket.offsets[i], params[k]);
+      }
+      buckets.push_back(std::move(bucket));
+    }
+  }
 
   void arm() {
     std::lock_guard<std::mutex> lock(mutex);
@@ -210,36 +235,7 @@ DistributedDataParallel::DistributedDataParallel(std::shared_ptr<torch::nn::Modu
   for (const auto& b : module_->buffers()) state.push_back(b);
   broadcast_coalesced(group_, state);
 
-  // Buckets in reverse order, roughly the order gradients become ready.
-  const double bytes_per_mb = 1024.0 * 1024.0;
-  r.bucket_of.resize(r.params.size());
-  for (size_t k = r.params.size(); k-- > 0;) {
-    const auto& p = r.params[k];
-    const double cap = (r.buckets.size() <= 1 ? options_.first_bucket_cap_mb
-                                              : options_.bucket_cap_mb) * bytes_per_mb;
-    bool new_bucket = r.buckets.empty();
-    if (!new_bucket) {
-      const auto& last = r.buckets.back();
-      const auto& first_param = r.params[last.params.front()];
-      new_bucket = first_param.scalar_type() != p.scalar_type() ||
-                   first_param.device() != p.device() ||
-                   static_cast<double>(last.numel * p.element_size()) >= cap;
-    }
-    if (new_bucket) r.buckets.emplace_back();
-    auto& bucket = r.buckets.back();
-    bucket.params.push_back(k);
-    bucket.offsets.push_back(bucket.numel);
-    bucket.numel += p.numel();
-    r.bucket_of[k] = r.buckets.size() - 1;
-  }
-  r.views.resize(r.params.size());
-  for (auto& bucket : r.buckets) {
-    bucket.buffer = torch::zeros({bucket.numel}, r.params[bucket.params.front()].options());
-    for (size_t i = 0; i < bucket.params.size(); ++i) {
-      const auto& p = r.params[bucket.params[i]];
-      r.views[bucket.params[i]] = bucket_slice(bucket.buffer, bucket.offsets[i], p);
-    }
-  }
+  r.build_buckets(options_.bucket_cap_mb, options_.first_bucket_cap_mb);
 
   for (size_t k = 0; k < r.params.size(); ++k) {
     auto accumulator = torch::autograd::impl::grad_accumulator(r.params[k]);
