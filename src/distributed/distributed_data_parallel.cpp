@@ -49,8 +49,10 @@ torch::Tensor bucket_slice(const torch::Tensor& buffer, int64_t offset, const to
 
 }  // namespace
 
-// Everything the gradient hooks touch. Hooks hold a weak_ptr to it, so a hook
-// that outlives its DistributedDataParallel does nothing.
+// Everything the gradient hooks touch, and the hooks themselves: one post
+// hook on each parameter's gradient accumulator, removed again by the
+// destructor. Hooks and the end-of-backward callback hold a weak_ptr to it,
+// so one that runs after the DistributedDataParallel is gone does nothing.
 //
 // Gradients live in the buckets (PyTorch's gradient_as_bucket_view): each
 // parameter's .grad becomes its slice of a bucket, so the averaged
@@ -78,7 +80,9 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
   std::vector<torch::Tensor> views;  // params[i]'s slice of its bucket (bucket_slice)
   std::vector<size_t> bucket_of;
   std::vector<Bucket> buckets;
-  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators;  // keep hooks alive
+  // The nodes our hooks are on, held: a parameter holds its accumulator only weakly.
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators;
+  std::vector<uintptr_t> hook_keys;  // accumulators[i]'s hook of ours (Node::add_post_hook)
 
   std::mutex mutex;
   bool armed = false;         // a forward ran since the last reduction
@@ -113,6 +117,38 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
       }
       buckets.push_back(std::move(bucket));
     }
+  }
+
+  // Tells the reducer that parameter `index` has its gradient for this backward.
+  class GradientReadyHook : public torch::autograd::FunctionPostHook {
+   public:
+    GradientReadyHook(std::weak_ptr<Reducer> reducer, size_t index)
+        : reducer_(std::move(reducer)), index_(index) {}
+    torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
+                                              const torch::autograd::variable_list&) override {
+      if (auto reducer = reducer_.lock()) reducer->mark_ready(index_);
+      return outputs;
+    }
+
+   private:
+    std::weak_ptr<Reducer> reducer_;
+    size_t index_;
+  };
+
+  void add_hooks() {
+    for (size_t k = 0; k < params.size(); ++k) {
+      auto accumulator = torch::autograd::impl::grad_accumulator(params[k]);
+      hook_keys.push_back(accumulator->add_post_hook(
+          std::make_unique<GradientReadyHook>(weak_from_this(), k)));
+      accumulators.push_back(std::move(accumulator));
+    }
+  }
+
+  // Removes exactly the hooks add_hooks() added, by identity; others stay.
+  void remove_hooks() {
+    for (size_t k = 0; k < accumulators.size(); ++k) accumulators[k]->del_post_hook(hook_keys[k]);
+    accumulators.clear();
+    hook_keys.clear();
   }
 
   void arm() {
@@ -199,26 +235,6 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
   }
 };
 
-namespace {
-
-// Tells the reducer that parameter `index` has its gradient for this backward.
-class GradientReadyHook : public torch::autograd::FunctionPostHook {
- public:
-  GradientReadyHook(std::weak_ptr<DistributedDataParallel::Reducer> reducer, size_t index)
-      : reducer_(std::move(reducer)), index_(index) {}
-  torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
-                                            const torch::autograd::variable_list&) override {
-    if (auto reducer = reducer_.lock()) reducer->mark_ready(index_);
-    return outputs;
-  }
-
- private:
-  std::weak_ptr<DistributedDataParallel::Reducer> reducer_;
-  size_t index_;
-};
-
-}  // namespace
-
 DistributedDataParallel::DistributedDataParallel(std::shared_ptr<torch::nn::Module> module,
                                                  ProcessGroup& group, DdpOptions options)
     : module_(std::move(module)), group_(group), options_(options) {
@@ -236,15 +252,10 @@ DistributedDataParallel::DistributedDataParallel(std::shared_ptr<torch::nn::Modu
   broadcast_coalesced(group_, state);
 
   r.build_buckets(options_.bucket_cap_mb, options_.first_bucket_cap_mb);
-
-  for (size_t k = 0; k < r.params.size(); ++k) {
-    auto accumulator = torch::autograd::impl::grad_accumulator(r.params[k]);
-    accumulator->add_post_hook(std::make_unique<GradientReadyHook>(reducer_, k));
-    r.accumulators.push_back(std::move(accumulator));
-  }
+  r.add_hooks();
 }
 
-DistributedDataParallel::~DistributedDataParallel() = default;
+DistributedDataParallel::~DistributedDataParallel() { reducer_->remove_hooks(); }
 
 torch::Tensor DistributedDataParallel::forward(
     const std::function<torch::Tensor(const torch::Tensor&)>& module_forward,

@@ -33,6 +33,8 @@ class DistributedDataParallel {
  public:
   DistributedDataParallel(std::shared_ptr<torch::nn::Module> module, ProcessGroup& group,
                           DdpOptions options = {});
+  // Removes the hooks it added to the parameters' gradient accumulators: a
+  // backward after it is the module's own, with no all-reduce.
   ~DistributedDataParallel();
   DistributedDataParallel(const DistributedDataParallel&) = delete;
   DistributedDataParallel& operator=(const DistributedDataParallel&) = delete;
@@ -55,9 +57,9 @@ class DistributedDataParallel {
   int64_t num_buckets() const;
   const std::shared_ptr<torch::nn::Module>& module() const { return module_; }
 
-  struct Reducer;  // the state the gradient hooks share (distributed_data_parallel.cpp)
-
  private:
+  struct Reducer;  // the gradient hooks and their shared state (distributed_data_parallel.cpp)
+
   std::shared_ptr<torch::nn::Module> module_;
   ProcessGroup& group_;
   DdpOptions options_;
