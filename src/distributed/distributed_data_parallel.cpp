@@ -238,7 +238,7 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
 DistributedDataParallel::DistributedDataParallel(std::shared_ptr<torch::nn::Module> module,
                                                  ProcessGroup& group, DdpOptions options)
     : module_(std::move(module)), group_(group), options_(options) {
-  reducer_ = std::make_shared<Reducer>(group_, options_.find_unused_parameters);
+  reducer_ = std::make_shared<Reducer>(group_, options_.find_unused_parameters());
   auto& r = *reducer_;
   for (const auto& p : module_->named_parameters()) {
     if (!p.value().requires_grad()) continue;
@@ -251,7 +251,7 @@ DistributedDataParallel::DistributedDataParallel(std::shared_ptr<torch::nn::Modu
   for (const auto& b : module_->buffers()) state.push_back(b);
   broadcast_coalesced(group_, state);
 
-  r.build_buckets(options_.bucket_cap_mb, options_.first_bucket_cap_mb);
+  r.build_buckets(options_.bucket_cap_mb(), options_.first_bucket_cap_mb());
   r.add_hooks();
 }
 
@@ -260,7 +260,7 @@ DistributedDataParallel::~DistributedDataParallel() { reducer_->remove_hooks(); 
 torch::Tensor DistributedDataParallel::forward(
     const std::function<torch::Tensor(const torch::Tensor&)>& module_forward,
     const torch::Tensor& input) {
-  if (options_.broadcast_buffers && module_->is_training() && group_.world_size() > 1) {
+  if (options_.broadcast_buffers() && module_->is_training() && group_.world_size() > 1) {
     const auto buffers = module_->buffers();
     if (!buffers.empty()) broadcast_coalesced(group_, buffers);
   }

@@ -13,6 +13,7 @@
 
 #include "distributed/process_group.h"
 
+#include <torch/arg.h>
 #include <torch/nn/module.h>
 
 #include <functional>
@@ -20,13 +21,17 @@
 
 namespace tutorial {
 
+// Set in a chain, as LibTorch's module options:
+// DdpOptions().bucket_cap_mb(25).find_unused_parameters(true).
 struct DdpOptions {
-  double bucket_cap_mb = 25.0;
-  double first_bucket_cap_mb = 1.0;  // small, so communication starts early
-  bool broadcast_buffers = true;     // rank 0's buffers (BatchNorm statistics) before each forward
+  TORCH_ARG(double, bucket_cap_mb) = 25.0;
+  // Small, so communication starts early.
+  TORCH_ARG(double, first_bucket_cap_mb) = 1.0;
+  // Rank 0's buffers (BatchNorm statistics) to every rank before each forward.
+  TORCH_ARG(bool, broadcast_buffers) = true;
   // Parameters that get no gradient in a step: an error naming them (false),
   // or counted as zero gradients (true), as PyTorch's option of that name.
-  bool find_unused_parameters = false;
+  TORCH_ARG(bool, find_unused_parameters) = false;
 };
 
 class DistributedDataParallel {

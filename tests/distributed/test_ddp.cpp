@@ -220,7 +220,8 @@ TEST_F(Ddp, AfterBackwardEachGradientIsItsSliceOfTheBucket) {
     torch::manual_seed(0);
     auto model = make_model("resnet20", shape, 4);
     convert_to_channels_last(*model.module());  // conv weights keep their strides
-    DistributedDataParallel ddp(model.module(), group, DdpOptions{25.0, 25.0});
+    const auto one_bucket = DdpOptions().bucket_cap_mb(25).first_bucket_cap_mb(25);
+    DistributedDataParallel ddp(model.module(), group, one_bucket);
     ASSERT_EQ(ddp.num_buckets(), 1);
     auto forward = [&](const torch::Tensor& x) { return model.forward(x); };
     for (int step = 0; step < 2; ++step) {
@@ -317,9 +318,11 @@ TEST_F(Ddp, EvaluationSumsOverRanks) {
 TEST_F(Ddp, BucketsAreSmallFirstThenCapped) {
   run_ranks(1, [](int64_t, ProcessGroup& group) {
     auto model = make_model("resnet56", {3, 32, 32}, 10);  // 3.4 MB of float parameters
-    DistributedDataParallel ddp(model.module(), group, DdpOptions{1.0, 0.25});
+    DistributedDataParallel ddp(model.module(), group,
+                                DdpOptions().bucket_cap_mb(1).first_bucket_cap_mb(0.25));
     EXPECT_GE(ddp.num_buckets(), 4);
-    DistributedDataParallel one(model.module(), group, DdpOptions{25.0, 25.0});
+    DistributedDataParallel one(model.module(), group,
+                                DdpOptions().bucket_cap_mb(25).first_bucket_cap_mb(25));
     EXPECT_EQ(one.num_buckets(), 1);
   });
 }
@@ -341,9 +344,8 @@ TEST_F(Ddp, ParametersWithoutGradientsAreNamedOrToleratedOnRequest) {
   for (const bool find_unused : {false, true}) {
     run_ranks(1, [&](int64_t, ProcessGroup& group) {
       auto model = std::make_shared<WithUnusedLayerImpl>();
-      DdpOptions options;
-      options.find_unused_parameters = find_unused;
-      DistributedDataParallel ddp(model, group, options);
+      DistributedDataParallel ddp(model, group,
+                                  DdpOptions().find_unused_parameters(find_unused));
       auto forward = [&](const torch::Tensor& x) { return model->forward(x); };
       auto loss = ddp.forward(forward, torch::ones({3, 4})).sum();
       if (!find_unused) {
