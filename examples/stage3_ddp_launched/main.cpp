@@ -9,10 +9,10 @@
 #include "core/device.h"
 #include "core/errors.h"
 #include "distributed/distributed_data_parallel.h"  // [*]
-#include "distributed/distributed_eval.h"           // [*]
+#include "distributed_train/distributed_eval.h"     // [*]
 #include "distributed/launch_env.h"                 // [*]
 #include "distributed/process_group.h"              // [*]
-#include "distributed/rank_agreement.h"             // [*]
+#include "distributed_train/rank_agreement.h"       // [*]
 #include "distributed/rank_device.h"                // [*]
 #include "models/model_factory.h"
 #include "pipeline/batch_loader.h"

@@ -2,8 +2,8 @@
 // this test, each with its own process group: the result must equal one
 // process training on the whole batch.
 #include "distributed/distributed_data_parallel.h"
-#include "distributed/distributed_eval.h"
 #include "distributed/network.h"
+#include "distributed_train/distributed_eval.h"
 #include "models/model_factory.h"
 #include "train/config.h"
 #include "train/fast_path.h"
