@@ -7,7 +7,7 @@
 #include "core/device.h"
 #include "core/errors.h"
 #include "core/output_folder.h"
-#include "distributed/distributed.h"                // [*] ranks, process groups, ...
+#include "distributed_train/distributed.h"          // [*] ranks, process groups, ...
 #include "distributed/distributed_data_parallel.h"  // [*]
 #include "models/model_factory.h"
 #include "pipeline/batch_loader.h"

@@ -7,7 +7,7 @@
 #include "core/device.h"
 #include "core/errors.h"
 #include "core/output_folder.h"
-#include "distributed/distributed.h"                // [*] ranks, process groups, ...
+#include "distributed_train/distributed.h"          // [*] ranks, process groups, ...
 #include "distributed/distributed_data_parallel.h"  // [*]
 #include "distributed/network.h"                    // [*] find_free_port
 #include "distributed/spawn_workers.h"              // [*]

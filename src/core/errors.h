@@ -14,6 +14,9 @@ namespace tutorial {
 constexpr int kUserErrorExitCode = 2;
 // Exit status for internal failures (a bug, or LibTorch itself failing).
 constexpr int kInternalErrorExitCode = 1;
+// Exit status of a run stopped by a signal after saving a checkpoint
+// (train/stop_signal.h); stage 4's parent passes it on (spawn_workers).
+constexpr int kStoppedExitStatus = 3;
 
 class UserError : public std::runtime_error {
  public:

@@ -1,6 +1,6 @@
 #include "distributed/distributed_data_parallel.h"
 
-#include "core/errors.h"
+#include "distributed/bucket_assignment.h"
 
 #include <ATen/ScalarOps.h>
 #include <torch/csrc/autograd/engine.h>
@@ -49,8 +49,10 @@ torch::Tensor bucket_slice(const torch::Tensor& buffer, int64_t offset, const to
 
 }  // namespace
 
-// Everything the gradient hooks touch. Hooks hold a weak_ptr to it, so a hook
-// that outlives its DistributedDataParallel does nothing.
+// Everything the gradient hooks touch, and the hooks themselves: one post
+// hook on each parameter's gradient accumulator, removed again by the
+// destructor. Hooks and the end-of-backward callback hold a weak_ptr to it,
+// so one that runs after the DistributedDataParallel is gone does nothing.
 //
 // Gradients live in the buckets (PyTorch's gradient_as_bucket_view): each
 // parameter's .grad becomes its slice of a bucket, so the averaged
@@ -78,7 +80,9 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
   std::vector<torch::Tensor> views;  // params[i]'s slice of its bucket (bucket_slice)
   std::vector<size_t> bucket_of;
   std::vector<Bucket> buckets;
-  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators;  // keep hooks alive
+  // The nodes our hooks are on, held: a parameter holds its accumulator only weakly.
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators;
+  std::vector<uintptr_t> hook_keys;  // accumulators[i]'s hook of ours (Node::add_post_hook)
 
   std::mutex mutex;
   bool armed = false;         // a forward ran since the last reduction
@@ -89,6 +93,63 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
 
   Reducer(ProcessGroup& g, bool find_unused_parameters)
       : group(g), find_unused(find_unused_parameters), communicates(g.world_size() > 1) {}
+
+  // One flat buffer per bucket of compute_bucket_assignment_by_size, and
+  // views[k], parameter k's place in its bucket.
+  void build_buckets(double bucket_cap_mb, double first_bucket_cap_mb) {
+    std::vector<BucketedParameter> bucketed;
+    for (const auto& p : params) bucketed.push_back({p.numel(), p.scalar_type(), p.device()});
+    bucket_of.resize(params.size());
+    views.resize(params.size());
+    for (auto& indices :
+         compute_bucket_assignment_by_size(bucketed, bucket_cap_mb, first_bucket_cap_mb)) {
+      Bucket bucket;
+      bucket.params = std::move(indices);
+      for (const size_t k : bucket.params) {
+        bucket.offsets.push_back(bucket.numel);
+        bucket.numel += params[k].numel();
+        bucket_of[k] = buckets.size();
+      }
+      bucket.buffer = torch::zeros({bucket.numel}, params[bucket.params.front()].options());
+      for (size_t i = 0; i < bucket.params.size(); ++i) {
+        const size_t k = bucket.params[i];
+        views[k] = bucket_slice(bucket.buffer, bucket.offsets[i], params[k]);
+      }
+      buckets.push_back(std::move(bucket));
+    }
+  }
+
+  // Tells the reducer that parameter `index` has its gradient for this backward.
+  class GradientReadyHook : public torch::autograd::FunctionPostHook {
+   public:
+    GradientReadyHook(std::weak_ptr<Reducer> reducer, size_t index)
+        : reducer_(std::move(reducer)), index_(index) {}
+    torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
+                                              const torch::autograd::variable_list&) override {
+      if (auto reducer = reducer_.lock()) reducer->mark_ready(index_);
+      return outputs;
+    }
+
+   private:
+    std::weak_ptr<Reducer> reducer_;
+    size_t index_;
+  };
+
+  void add_hooks() {
+    for (size_t k = 0; k < params.size(); ++k) {
+      auto accumulator = torch::autograd::impl::grad_accumulator(params[k]);
+      hook_keys.push_back(accumulator->add_post_hook(
+          std::make_unique<GradientReadyHook>(weak_from_this(), k)));
+      accumulators.push_back(std::move(accumulator));
+    }
+  }
+
+  // Removes exactly the hooks add_hooks() added, by identity; others stay.
+  void remove_hooks() {
+    for (size_t k = 0; k < accumulators.size(); ++k) accumulators[k]->del_post_hook(hook_keys[k]);
+    accumulators.clear();
+    hook_keys.clear();
+  }
 
   void arm() {
     std::lock_guard<std::mutex> lock(mutex);
@@ -174,30 +235,10 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
   }
 };
 
-namespace {
-
-// Tells the reducer that parameter `index` has its gradient for this backward.
-class GradientReadyHook : public torch::autograd::FunctionPostHook {
- public:
-  GradientReadyHook(std::weak_ptr<DistributedDataParallel::Reducer> reducer, size_t index)
-      : reducer_(std::move(reducer)), index_(index) {}
-  torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
-                                            const torch::autograd::variable_list&) override {
-    if (auto reducer = reducer_.lock()) reducer->mark_ready(index_);
-    return outputs;
-  }
-
- private:
-  std::weak_ptr<DistributedDataParallel::Reducer> reducer_;
-  size_t index_;
-};
-
-}  // namespace
-
 DistributedDataParallel::DistributedDataParallel(std::shared_ptr<torch::nn::Module> module,
                                                  ProcessGroup& group, DdpOptions options)
     : module_(std::move(module)), group_(group), options_(options) {
-  reducer_ = std::make_shared<Reducer>(group_, options_.find_unused_parameters);
+  reducer_ = std::make_shared<Reducer>(group_, options_.find_unused_parameters());
   auto& r = *reducer_;
   for (const auto& p : module_->named_parameters()) {
     if (!p.value().requires_grad()) continue;
@@ -210,50 +251,16 @@ DistributedDataParallel::DistributedDataParallel(std::shared_ptr<torch::nn::Modu
   for (const auto& b : module_->buffers()) state.push_back(b);
   broadcast_coalesced(group_, state);
 
-  // Buckets in reverse order, roughly the order gradients become ready.
-  const double bytes_per_mb = 1024.0 * 1024.0;
-  r.bucket_of.resize(r.params.size());
-  for (size_t k = r.params.size(); k-- > 0;) {
-    const auto& p = r.params[k];
-    const double cap = (r.buckets.size() <= 1 ? options_.first_bucket_cap_mb
-                                              : options_.bucket_cap_mb) * bytes_per_mb;
-    bool new_bucket = r.buckets.empty();
-    if (!new_bucket) {
-      const auto& last = r.buckets.back();
-      const auto& first_param = r.params[last.params.front()];
-      new_bucket = first_param.scalar_type() != p.scalar_type() ||
-                   first_param.device() != p.device() ||
-                   static_cast<double>(last.numel * p.element_size()) >= cap;
-    }
-    if (new_bucket) r.buckets.emplace_back();
-    auto& bucket = r.buckets.back();
-    bucket.params.push_back(k);
-    bucket.offsets.push_back(bucket.numel);
-    bucket.numel += p.numel();
-    r.bucket_of[k] = r.buckets.size() - 1;
-  }
-  r.views.resize(r.params.size());
-  for (auto& bucket : r.buckets) {
-    bucket.buffer = torch::zeros({bucket.numel}, r.params[bucket.params.front()].options());
-    for (size_t i = 0; i < bucket.params.size(); ++i) {
-      const auto& p = r.params[bucket.params[i]];
-      r.views[bucket.params[i]] = bucket_slice(bucket.buffer, bucket.offsets[i], p);
-    }
-  }
-
-  for (size_t k = 0; k < r.params.size(); ++k) {
-    auto accumulator = torch::autograd::impl::grad_accumulator(r.params[k]);
-    accumulator->add_post_hook(std::make_unique<GradientReadyHook>(reducer_, k));
-    r.accumulators.push_back(std::move(accumulator));
-  }
+  r.build_buckets(options_.bucket_cap_mb(), options_.first_bucket_cap_mb());
+  r.add_hooks();
 }
 
-DistributedDataParallel::~DistributedDataParallel() = default;
+DistributedDataParallel::~DistributedDataParallel() { reducer_->remove_hooks(); }
 
 torch::Tensor DistributedDataParallel::forward(
     const std::function<torch::Tensor(const torch::Tensor&)>& module_forward,
     const torch::Tensor& input) {
-  if (options_.broadcast_buffers && module_->is_training() && group_.world_size() > 1) {
+  if (options_.broadcast_buffers() && module_->is_training() && group_.world_size() > 1) {
     const auto buffers = module_->buffers();
     if (!buffers.empty()) broadcast_coalesced(group_, buffers);
   }

@@ -13,6 +13,7 @@
 
 #include "distributed/process_group.h"
 
+#include <torch/arg.h>
 #include <torch/nn/module.h>
 
 #include <functional>
@@ -21,19 +22,25 @@
 
 namespace tutorial {
 
+// Set in a chain, as LibTorch's module options:
+// DdpOptions().bucket_cap_mb(25).find_unused_parameters(true).
 struct DdpOptions {
-  double bucket_cap_mb = 25.0;
-  double first_bucket_cap_mb = 1.0;  // small, so communication starts early
-  bool broadcast_buffers = true;     // rank 0's buffers (BatchNorm statistics) before each forward
+  TORCH_ARG(double, bucket_cap_mb) = 25.0;
+  // Small, so communication starts early.
+  TORCH_ARG(double, first_bucket_cap_mb) = 1.0;
+  // Rank 0's buffers (BatchNorm statistics) to every rank before each forward.
+  TORCH_ARG(bool, broadcast_buffers) = true;
   // Parameters that get no gradient in a step: an error naming them (false),
   // or counted as zero gradients (true), as PyTorch's option of that name.
-  bool find_unused_parameters = false;
+  TORCH_ARG(bool, find_unused_parameters) = false;
 };
 
 class DistributedDataParallel {
  public:
   DistributedDataParallel(std::shared_ptr<torch::nn::Module> module, ProcessGroup& group,
                           DdpOptions options = {});
+  // Removes the hooks it added to the parameters' gradient accumulators: a
+  // backward after it is the module's own, with no all-reduce.
   ~DistributedDataParallel();
   DistributedDataParallel(const DistributedDataParallel&) = delete;
   DistributedDataParallel& operator=(const DistributedDataParallel&) = delete;
@@ -62,9 +69,9 @@ class DistributedDataParallel {
   int64_t num_buckets() const;
   const std::shared_ptr<torch::nn::Module>& module() const { return module_; }
 
-  struct Reducer;  // the state the gradient hooks share (distributed_data_parallel.cpp)
-
  private:
+  struct Reducer;  // the gradient hooks and their shared state (distributed_data_parallel.cpp)
+
   std::shared_ptr<torch::nn::Module> module_;
   ProcessGroup& group_;
   DdpOptions options_;

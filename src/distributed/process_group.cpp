@@ -29,6 +29,14 @@ namespace {
 // "the store does not answer".
 constexpr std::chrono::milliseconds kHeartbeatStoreTimeout{3000};
 
+// Backends this build of LibTorch can create: "gloo" and/or "nccl".
+std::vector<std::string> available_backends() {
+  std::vector<std::string> backends;
+  if (TUTORIAL_WITH_GLOO) backends.push_back("gloo");
+  if (TUTORIAL_WITH_NCCL) backends.push_back("nccl");
+  return backends;
+}
+
 std::string choose_backend(const std::string& requested, const torch::Device& device) {
   const auto available = available_backends();
   auto has = [&](const std::string& name) {
@@ -155,13 +163,6 @@ std::optional<std::pair<std::string, std::string>> nccl_error_handling_setting(
     return std::nullopt;
   }
   return std::make_pair(std::string("NCCL_ASYNC_ERROR_HANDLING"), std::string("1"));
-}
-
-std::vector<std::string> available_backends() {
-  std::vector<std::string> backends;
-  if (TUTORIAL_WITH_GLOO) backends.push_back("gloo");
-  if (TUTORIAL_WITH_NCCL) backends.push_back("nccl");
-  return backends;
 }
 
 ProcessGroup::ProcessGroup(const LaunchEnv& env, const std::string& backend,

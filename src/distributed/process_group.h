@@ -82,9 +82,6 @@ class ProcessGroup {
   std::unique_ptr<Heartbeat> heartbeat_;
 };
 
-// Backends this build of LibTorch can create: "gloo" and/or "nccl".
-std::vector<std::string> available_backends();
-
 // The variable to set (name, value) so that a NCCL collective stuck past the
 // timeout ends the process instead of hanging it forever: NCCL_ASYNC_ERROR_HANDLING=1
 // where LibTorch leaves that off by default (before 2.0) and the user set

@@ -36,8 +36,14 @@ std::string describe_status(int status) {
   return "exited with status " + std::to_string(WEXITSTATUS(status));
 }
 
+// A process ended by a signal reports 128 + the signal, as shells do.
+constexpr int kSignalExitBase = 128;
+
+// How often the parent looks for ended workers and forwarded signals.
+constexpr std::chrono::milliseconds kPollInterval{50};
+
 int exit_code_of(int status) {
-  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+  return WIFSIGNALED(status) ? kSignalExitBase + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
 // True when process `pid` is stopped (SIGSTOP, a debugger): state T or t in /proc.
@@ -69,74 +75,119 @@ void signal_all(const std::vector<pid_t>& pids, const std::vector<bool>& running
   }
 }
 
-}  // namespace
+// The forked child: runs the worker and exits with its status, never returning.
+[[noreturn]] void run_worker(pid_t parent, int64_t local_rank,
+                             const std::function<int(int64_t)>& worker) {
+  // A worker dies with its parent, whatever kills the parent.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(kInternalErrorExitCode);
+  int code = kInternalErrorExitCode;
+  try {
+    code = worker(local_rank);
+  } catch (...) {
+    code = kInternalErrorExitCode;  // worker functions report their own errors; a last resort
+  }
+  std::cout.flush();
+  std::cerr.flush();
+  ::_exit(code);  // no destructors of the parent's objects in the child
+}
 
-int spawn_workers(int64_t num_workers, const std::function<int(int64_t)>& worker,
-                  std::chrono::milliseconds grace, std::chrono::milliseconds signal_grace) {
-  if (num_workers < 1) throw UserError("need at least one worker process");
+// The workers' pids, by local rank. If a fork fails, those started are killed.
+std::vector<pid_t> fork_workers(int64_t num_workers, const std::function<int(int64_t)>& worker) {
   std::cout.flush();
   std::cerr.flush();
   const pid_t parent = ::getpid();
   std::vector<pid_t> pids;
-  std::vector<bool> running;
   for (int64_t local_rank = 0; local_rank < num_workers; ++local_rank) {
     const pid_t pid = ::fork();
     if (pid < 0) {
-      signal_all(pids, running, SIGKILL);
-      throw UserError(std::string("cannot start worker processes: ") + std::strerror(errno));
+      const int fork_errno = errno;
+      signal_all(pids, std::vector<bool>(pids.size(), true), SIGKILL);
+      throw UserError(std::string("cannot start worker processes: ") + std::strerror(fork_errno));
     }
-    if (pid == 0) {
-      // A worker dies with its parent, whatever kills the parent.
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(1);
-      int code = 1;
-      try {
-        code = worker(local_rank);
-      } catch (...) {
-        code = 1;  // worker functions report their own errors; this is a last resort
-      }
-      std::cout.flush();
-      std::cerr.flush();
-      ::_exit(code);  // no destructors of the parent's objects in the child
-    }
+    if (pid == 0) run_worker(parent, local_rank, worker);
     pids.push_back(pid);
-    running.push_back(true);
+  }
+  return pids;
+}
+
+// While alive, SIGINT, SIGTERM and SIGUSR1 sent to this process are kept in
+// forwarded_signal for the workers; the previous handlers come back after.
+class ForwardedSignals {
+ public:
+  ForwardedSignals() {
+    struct sigaction action {};
+    action.sa_handler = remember_signal;
+    ::sigaction(SIGINT, &action, &old_int_);
+    ::sigaction(SIGTERM, &action, &old_term_);
+    ::sigaction(SIGUSR1, &action, &old_usr1_);
+  }
+  ~ForwardedSignals() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+    ::sigaction(SIGUSR1, &old_usr1_, nullptr);
+  }
+  ForwardedSignals(const ForwardedSignals&) = delete;
+  ForwardedSignals& operator=(const ForwardedSignals&) = delete;
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {}, old_usr1_ {};
+};
+
+// The parent's view of its workers while it waits for them.
+class Supervisor {
+ public:
+  Supervisor(std::vector<pid_t> pids, std::chrono::milliseconds grace,
+             std::chrono::milliseconds signal_grace)
+      : pids_(std::move(pids)), running_(pids_.size(), true), statuses_(pids_.size(), 0),
+        alive_(pids_.size()), grace_(grace), signal_grace_(signal_grace) {}
+
+  // Until every worker has ended: forwards signals, reaps, stops the others
+  // after a failure, kills those past their deadline.
+  void wait_for_all() {
+    while (alive_ > 0) {
+      if (const int signal = forwarded_signal.exchange(0)) forward(signal);
+      reap();
+      if (stopping_ && std::chrono::steady_clock::now() >= kill_deadline_) {
+        signal_all(pids_, running_, SIGKILL);
+      }
+      std::this_thread::sleep_for(kPollInterval);
+    }
   }
 
-  struct sigaction action {};
-  action.sa_handler = remember_signal;
-  struct sigaction old_int {}, old_term {}, old_usr1 {};
-  ::sigaction(SIGINT, &action, &old_int);
-  ::sigaction(SIGTERM, &action, &old_term);
-  ::sigaction(SIGUSR1, &action, &old_usr1);
+  // spawn_workers's result, once wait_for_all() has returned.
+  int exit_status() const {
+    if (received_signal_ == 0) return result_;
+    const bool all_saved = std::all_of(statuses_.begin(), statuses_.end(), [](int status) {
+      return WIFEXITED(status) && WEXITSTATUS(status) == kStoppedExitStatus;
+    });
+    if (all_saved) return kStoppedExitStatus;
+    return result_ != 0 ? result_ : kSignalExitBase + received_signal_;
+  }
 
-  int result = 0;
-  int received_signal = 0;
-  std::vector<int> statuses(pids.size(), 0);
-  int64_t alive = num_workers;
-  std::chrono::steady_clock::time_point kill_deadline{};
-  bool stopping = false;
-  while (alive > 0) {
-    if (const int signal = forwarded_signal.exchange(0)) {
-      signal_all(pids, running, signal);
-      if (received_signal == 0) {
-        received_signal = signal;
-        stopping = true;  // the workers stop themselves, given time to save
-        kill_deadline = std::chrono::steady_clock::now() + signal_grace;
-      }
-    }
-    // Reap every worker that has ended. Of several failures found at once,
-    // name one killed by a signal, the likely cause, rather than a peer that
-    // exited because it lost its connection to it.
+ private:
+  // The workers stop themselves on `signal`, given signal_grace to save.
+  void forward(int signal) {
+    signal_all(pids_, running_, signal);
+    if (received_signal_ != 0) return;
+    received_signal_ = signal;
+    stopping_ = true;
+    kill_deadline_ = std::chrono::steady_clock::now() + signal_grace_;
+  }
+
+  // Reaps every worker that has ended. Of several failures found at once,
+  // names one killed by a signal, the likely cause, rather than a peer that
+  // exited because it lost its connection to it; then stops the others.
+  void reap() {
     int64_t failed = -1;
     int failed_status = 0;
     int status = 0;
     for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) {
-      for (size_t i = 0; i < pids.size(); ++i) {
-        if (pids[i] != pid || !running[i]) continue;
-        running[i] = false;
-        statuses[i] = status;
-        --alive;
+      for (size_t i = 0; i < pids_.size(); ++i) {
+        if (pids_[i] != pid || !running_[i]) continue;
+        running_[i] = false;
+        statuses_[i] = status;
+        --alive_;
         const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         if (!ok && (failed < 0 || (WIFSIGNALED(status) && !WIFSIGNALED(failed_status)))) {
           failed = static_cast<int64_t>(i);
@@ -144,30 +195,38 @@ int spawn_workers(int64_t num_workers, const std::function<int(int64_t)>& worker
         }
       }
     }
-    if (failed >= 0 && !stopping) {
-      std::cerr << "worker " << failed << " " << describe_status(failed_status)
-                << kill_stopped(pids, running) << "; stopping the other workers" << std::endl;
-      if (result == 0) result = exit_code_of(failed_status);
-      stopping = true;
-      kill_deadline = std::chrono::steady_clock::now() + grace;
-      signal_all(pids, running, SIGTERM);
-    }
-    if (stopping && std::chrono::steady_clock::now() >= kill_deadline) {
-      signal_all(pids, running, SIGKILL);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (failed >= 0 && !stopping_) stop_after_failure(failed, failed_status);
   }
-  ::sigaction(SIGINT, &old_int, nullptr);
-  ::sigaction(SIGTERM, &old_term, nullptr);
-  ::sigaction(SIGUSR1, &old_usr1, nullptr);
-  if (received_signal != 0) {
-    const bool all_saved = std::all_of(statuses.begin(), statuses.end(), [](int status) {
-      return WIFEXITED(status) && WEXITSTATUS(status) == 3;
-    });
-    if (all_saved) return 3;
-    return result != 0 ? result : 128 + received_signal;
+
+  void stop_after_failure(int64_t failed, int failed_status) {
+    std::cerr << "worker " << failed << " " << describe_status(failed_status)
+              << kill_stopped(pids_, running_) << "; stopping the other workers" << std::endl;
+    if (result_ == 0) result_ = exit_code_of(failed_status);
+    stopping_ = true;
+    kill_deadline_ = std::chrono::steady_clock::now() + grace_;
+    signal_all(pids_, running_, SIGTERM);
   }
-  return result;
+
+  std::vector<pid_t> pids_;
+  std::vector<bool> running_;
+  std::vector<int> statuses_;  // waitpid's, of each worker that has ended
+  size_t alive_;
+  std::chrono::milliseconds grace_, signal_grace_;
+  int result_ = 0;           // the first failure's exit code
+  int received_signal_ = 0;  // the first signal forwarded
+  bool stopping_ = false;
+  std::chrono::steady_clock::time_point kill_deadline_{};
+};
+
+}  // namespace
+
+int spawn_workers(int64_t num_workers, const std::function<int(int64_t)>& worker,
+                  std::chrono::milliseconds grace, std::chrono::milliseconds signal_grace) {
+  if (num_workers < 1) throw UserError("need at least one worker process");
+  Supervisor supervisor(fork_workers(num_workers, worker), grace, signal_grace);
+  ForwardedSignals forwarded;
+  supervisor.wait_for_all();
+  return supervisor.exit_status();
 }
 
 }  // namespace tutorial

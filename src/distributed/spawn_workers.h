@@ -16,7 +16,8 @@ namespace tutorial {
 // after stopping the others (SIGTERM, then SIGKILL after `grace`). SIGINT,
 // SIGTERM and SIGUSR1 sent to the parent are passed on to the workers, which
 // get `signal_grace` to save a checkpoint and exit (SIGKILL after that); if
-// every worker then exits with status 3 (stopped and saved), so does this.
+// every worker then exits with kStoppedExitStatus (stopped and saved,
+// core/errors.h), so does this.
 int spawn_workers(int64_t num_workers, const std::function<int(int64_t local_rank)>& worker,
                   std::chrono::milliseconds grace = std::chrono::seconds(5),
                   std::chrono::milliseconds signal_grace = std::chrono::seconds(60));

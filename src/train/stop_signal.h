@@ -4,9 +4,9 @@
 // continues it (scripts/slurm_stage3.sbatch requeues on that status).
 #pragma once
 
-namespace tutorial {
+#include "core/errors.h"  // kStoppedExitStatus
 
-constexpr int kStoppedExitStatus = 3;
+namespace tutorial {
 
 // From now on SIGTERM and SIGUSR1 only set a flag.
 void install_stop_signal_handlers();

@@ -2,8 +2,8 @@
 // this test, each with its own process group: the result must equal one
 // process training on the whole batch.
 #include "distributed/distributed_data_parallel.h"
-#include "distributed/distributed_eval.h"
 #include "distributed/network.h"
+#include "distributed_train/distributed_eval.h"
 #include "models/model_factory.h"
 #include "train/config.h"
 #include "train/fast_path.h"
@@ -12,6 +12,9 @@
 #include "build_config.h"
 
 #include <gtest/gtest.h>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/function_hook.h>
+#include <torch/csrc/autograd/variable.h>
 
 #include <thread>
 
@@ -217,7 +220,8 @@ TEST_F(Ddp, AfterBackwardEachGradientIsItsSliceOfTheBucket) {
     torch::manual_seed(0);
     auto model = make_model("resnet20", shape, 4);
     convert_to_channels_last(*model.module());  // conv weights keep their strides
-    DistributedDataParallel ddp(model.module(), group, DdpOptions{25.0, 25.0});
+    const auto one_bucket = DdpOptions().bucket_cap_mb(25).first_bucket_cap_mb(25);
+    DistributedDataParallel ddp(model.module(), group, one_bucket);
     ASSERT_EQ(ddp.num_buckets(), 1);
     auto forward = [&](const torch::Tensor& x) { return model.forward(x); };
     for (int step = 0; step < 2; ++step) {
@@ -230,6 +234,72 @@ TEST_F(Ddp, AfterBackwardEachGradientIsItsSliceOfTheBucket) {
         EXPECT_EQ(p.grad().strides(), p.strides());
       }
       free_gradients(*std::make_unique<ForeachSgd>(params, torch::optim::SGDOptions(0.1)));
+    }
+  });
+}
+
+namespace {
+
+using Accumulators = std::vector<std::shared_ptr<torch::autograd::Node>>;
+
+// A post hook of the test's own, which DDP must leave in place; counts its calls.
+class CountingHook : public torch::autograd::FunctionPostHook {
+ public:
+  explicit CountingHook(std::shared_ptr<int64_t> calls) : calls_(std::move(calls)) {}
+  torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
+                                            const torch::autograd::variable_list&) override {
+    ++*calls_;
+    return outputs;
+  }
+
+ private:
+  std::shared_ptr<int64_t> calls_;
+};
+
+std::vector<size_t> post_hook_counts(const Accumulators& accumulators) {
+  std::vector<size_t> counts;
+  for (const auto& accumulator : accumulators) counts.push_back(accumulator->post_hooks().size());
+  return counts;
+}
+
+}  // namespace
+
+TEST_F(Ddp, DestroyedItRemovesItsGradientHooksAndBackwardStaysLocal) {
+  const ImageShape shape{1, 8, 8};
+  std::vector<Classifier> models{seeded_model("mlp", shape), seeded_model("mlp", shape)};
+  run_ranks(2, [&](int64_t rank, ProcessGroup& group) {
+    auto& model = models[static_cast<size_t>(rank)];
+    const auto params = model->parameters();
+    // Held, so that before, during and after name the same accumulators.
+    Accumulators accumulators;
+    auto calls = std::make_shared<int64_t>(0);
+    for (const auto& p : params) {
+      accumulators.push_back(torch::autograd::impl::grad_accumulator(p));
+      accumulators.back()->add_post_hook(std::make_unique<CountingHook>(calls));
+    }
+    const std::vector<size_t> before = post_hook_counts(accumulators);
+    ASSERT_EQ(before, std::vector<size_t>(params.size(), 1));
+    // Each rank its own batch: averaged gradients would differ from its own.
+    const auto images = torch::linspace(-1, 1, 4 * 64).reshape({4, 1, 8, 8}) * (1.0 + rank);
+    const auto labels = torch::tensor({0, 1, 2, 3}, torch::kLong);
+    auto loss_of = [&](const torch::Tensor& out) {
+      return torch::nn::functional::cross_entropy(out, labels);
+    };
+    {
+      DistributedDataParallel ddp(model.module(), group);
+      EXPECT_EQ(post_hook_counts(accumulators), std::vector<size_t>(params.size(), 2));
+      auto forward = [&](const torch::Tensor& x) { return model.forward(x); };
+      loss_of(ddp.forward(forward, images)).backward();
+    }
+    EXPECT_EQ(post_hook_counts(accumulators), before) << "a hook of DDP outlived it";
+    for (auto p : params) p.mutable_grad() = torch::Tensor();
+    const auto local = torch::autograd::grad({loss_of(model.forward(images))}, params);
+    const int64_t calls_before = *calls;
+    loss_of(model.forward(images)).backward();
+    EXPECT_EQ(*calls - calls_before, static_cast<int64_t>(params.size()))
+        << "the test's own hook runs once per parameter";
+    for (size_t i = 0; i < params.size(); ++i) {
+      EXPECT_TRUE(torch::equal(params[i].grad(), local[i])) << "parameter " << i << " all-reduced";
     }
   });
 }
@@ -248,9 +318,11 @@ TEST_F(Ddp, EvaluationSumsOverRanks) {
 TEST_F(Ddp, BucketsAreSmallFirstThenCapped) {
   run_ranks(1, [](int64_t, ProcessGroup& group) {
     auto model = make_model("resnet56", {3, 32, 32}, 10);  // 3.4 MB of float parameters
-    DistributedDataParallel ddp(model.module(), group, DdpOptions{1.0, 0.25});
+    DistributedDataParallel ddp(model.module(), group,
+                                DdpOptions().bucket_cap_mb(1).first_bucket_cap_mb(0.25));
     EXPECT_GE(ddp.num_buckets(), 4);
-    DistributedDataParallel one(model.module(), group, DdpOptions{25.0, 25.0});
+    DistributedDataParallel one(model.module(), group,
+                                DdpOptions().bucket_cap_mb(25).first_bucket_cap_mb(25));
     EXPECT_EQ(one.num_buckets(), 1);
   });
 }
@@ -272,9 +344,8 @@ TEST_F(Ddp, ParametersWithoutGradientsAreNamedOrToleratedOnRequest) {
   for (const bool find_unused : {false, true}) {
     run_ranks(1, [&](int64_t, ProcessGroup& group) {
       auto model = std::make_shared<WithUnusedLayerImpl>();
-      DdpOptions options;
-      options.find_unused_parameters = find_unused;
-      DistributedDataParallel ddp(model, group, options);
+      DistributedDataParallel ddp(model, group,
+                                  DdpOptions().find_unused_parameters(find_unused));
       auto forward = [&](const torch::Tensor& x) { return model->forward(x); };
       auto loss = ddp.forward(forward, torch::ones({3, 4})).sum();
       if (!find_unused) {

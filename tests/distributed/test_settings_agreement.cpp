@@ -1,7 +1,7 @@
 // Ranks agree on their training settings through the store before they train.
 #include "core/errors.h"
 #include "distributed/settings_agreement.h"
-#include "distributed/training_settings.h"
+#include "distributed_train/training_settings.h"
 
 #include <gtest/gtest.h>
 #include <torch/csrc/distributed/c10d/HashStore.hpp>

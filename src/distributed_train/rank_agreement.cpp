@@ -1,4 +1,4 @@
-#include "distributed/rank_agreement.h"
+#include "distributed_train/rank_agreement.h"
 
 namespace tutorial {
 

@@ -1,4 +1,4 @@
-#include "distributed/training_settings.h"
+#include "distributed_train/training_settings.h"
 
 #include "core/console.h"
 

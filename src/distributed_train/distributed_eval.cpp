@@ -1,4 +1,4 @@
-#include "distributed/distributed_eval.h"
+#include "distributed_train/distributed_eval.h"
 
 namespace tutorial {
 
