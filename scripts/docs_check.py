@@ -39,13 +39,13 @@ MARK = re.compile(r"needs (a GPU|a cluster|Slurm|several machines)|CI runs it|te
                   re.IGNORECASE)
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 BLOCK = re.compile(r"(<!-- (diff|file|function|output) (.+?) -->\n)(.*?)(<!-- end -->)", re.DOTALL)
-OUTPUT_HEAD, OUTPUT_TAIL = 14, 12
+OUTPUT_HEAD, OUTPUT_TAIL = 14, 12  # console lines kept from RUN.md's start and end
 # (previous stage, stage, most lines `diff` may print with < or >): issue #15.
 STAGE_DIFF_BUDGETS = [
     ("stage1_single_device", "stage2_data_parallel", 30),
     ("stage2_data_parallel", "stage3_ddp_launched", 60),
     ("stage3_ddp_launched", "stage4_ddp_spawned", 40),
-]  # console lines kept from RUN.md's start and end
+]
 
 
 def markdown_files():
@@ -106,7 +106,9 @@ def function_block(arguments):
                  None)
     if start is None:
         raise ValueError(f"{path} has no definition of {name}")
-    end = next(i for i in range(start, len(lines)) if lines[i] == "}")
+    end = next((i for i in range(start, len(lines)) if lines[i] == "}"), None)
+    if end is None:
+        raise ValueError(f"{path}: the definition of {name} has no closing '}}' in column 0")
     return "```cpp\n" + "\n".join(lines[start:end + 1]) + "\n```\n"
 
 

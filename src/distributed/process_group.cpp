@@ -155,6 +155,14 @@ void wait_for_every_rank(c10d::Store& store, const LaunchEnv& env,
                   "MASTER_ADDR and MASTER_PORT)");
 }
 
+// Gloo says a timeout in two ways: "Timed out waiting ..." from the waiting
+// side, "Application timeout caused pair closure" when its connection was
+// closed for one first (seen on a loaded machine).
+bool is_timeout(const std::string& cause) {
+  return cause.find("imed out") != std::string::npos ||
+         cause.find("Application timeout") != std::string::npos;
+}
+
 }  // namespace
 
 std::optional<std::pair<std::string, std::string>> nccl_error_handling_setting(
@@ -254,18 +262,6 @@ void ProcessGroup::wait(const c10::intrusive_ptr<c10d::Work>& work, const std::s
     throw UserError(explain_failure(what, e.what()));
   }
 }
-
-namespace {
-
-// Gloo says a timeout in two ways: "Timed out waiting ..." from the waiting
-// side, "Application timeout caused pair closure" when its connection was
-// closed for one first (seen on a loaded machine).
-bool is_timeout(const std::string& cause) {
-  return cause.find("imed out") != std::string::npos ||
-         cause.find("Application timeout") != std::string::npos;
-}
-
-}  // namespace
 
 std::string ProcessGroup::explain_failure(const std::string& what, const std::string& cause) const {
   const std::string failed = "rank " + std::to_string(rank_) + ": " + what + " " +
