@@ -22,7 +22,8 @@ does, and waits for them. Their output is passed through unchanged.
   --master-port P     port rank 0 listens on (default 29500)
 
 If a process exits with a non-zero status, the others are stopped (SIGTERM,
-then SIGKILL after 5 s) and this script exits with that status, or, with
+then SIGKILL after 5 s), a line names it (not for status 2, a user error the
+process has explained itself) and this script exits with that status, or, with
 --max-restarts N, starts them all again, up to N times (run the program with
 --resume auto so that it continues from its last checkpoint). SIGINT, SIGTERM,
 SIGHUP and SIGUSR1 are passed on to the processes, which get --stop-grace
@@ -87,6 +88,10 @@ done
 
 [[ -n $nproc ]] || die "--nproc-per-node is required"
 ((nproc >= 1)) || die "--nproc-per-node must be at least 1"
+# A typo such as 20000 would start that many processes and halt the machine.
+cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null) || cores=1
+((nproc <= 4 * cores)) ||
+  die "--nproc-per-node must be at most $((4 * cores)) (4 per core of this machine's $cores)"
 ((nnodes >= 1)) || die "--nnodes must be at least 1"
 ((node_rank < nnodes)) || die "--node-rank $node_rank must be less than --nnodes $nnodes"
 ((master_port >= 1 && master_port <= 65535)) || die "--master-port $master_port is not 1 to 65535"
@@ -188,8 +193,11 @@ reap() {
     cause=""
     # NCCL's watchdog aborts a rank whose collective outlived its timeout.
     ((failed_status == 134)) && cause=" (SIGABRT: with NCCL, a collective that outlived --dist-timeout)"
-    echo "$me: rank $((node_rank * nproc + failed)) exited with status $failed_status$cause;" \
-      "${stopped:+rank $stopped is stopped (SIGSTOP or a debugger): killed; }stopping the other ranks" >&2
+    # Status 2 is a user error the rank has explained in its own line.
+    if ((failed_status != 2)) || [[ -n $stopped ]]; then
+      echo "$me: rank $((node_rank * nproc + failed)) exited with status $failed_status$cause;" \
+        "${stopped:+rank $stopped is stopped (SIGSTOP or a debugger): killed; }stopping the other ranks" >&2
+    fi
     grace_ticks=50
     stop_ranks TERM
   fi

@@ -24,7 +24,9 @@ class UserError : public std::runtime_error {
 };
 
 // Runs `body` and maps exceptions to one-line messages and exit codes:
-// UserError -> "error: <message>" and 2; anything else -> "internal error: ..." and 1.
+// UserError, running out of memory and file system errors (a path this user
+// may not read) -> "error: <message>" and 2; anything else, which only a bug
+// reaches, -> "internal error: ..." and 1.
 // Before it, sets up host memory reuse (core/host_memory.h), once per program.
 int run_main(const std::string& program_name, const std::function<int()>& body);
 

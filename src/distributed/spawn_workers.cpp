@@ -1,6 +1,7 @@
 #include "distributed/spawn_workers.h"
 
 #include "core/errors.h"
+#include "distributed/stderr_relay.h"
 
 #include <signal.h>
 #include <sys/prctl.h>
@@ -13,7 +14,6 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <thread>
 #include <vector>
 
 namespace tutorial {
@@ -41,6 +41,8 @@ constexpr int kSignalExitBase = 128;
 
 // How often the parent looks for ended workers and forwarded signals.
 constexpr std::chrono::milliseconds kPollInterval{50};
+// How long, once every worker has ended, their last output may take to arrive.
+constexpr std::chrono::milliseconds kRelayFinishLimit{1000};
 
 int exit_code_of(int status) {
   return WIFSIGNALED(status) ? kSignalExitBase + WTERMSIG(status) : WEXITSTATUS(status);
@@ -77,10 +79,11 @@ void signal_all(const std::vector<pid_t>& pids, const std::vector<bool>& running
 
 // The forked child: runs the worker and exits with its status, never returning.
 [[noreturn]] void run_worker(pid_t parent, int64_t local_rank,
-                             const std::function<int(int64_t)>& worker) {
+                             const std::function<int(int64_t)>& worker, StderrRelay& relay) {
   // A worker dies with its parent, whatever kills the parent.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(kInternalErrorExitCode);
+  relay.become_worker_stderr(static_cast<size_t>(local_rank));
   int code = kInternalErrorExitCode;
   try {
     code = worker(local_rank);
@@ -92,20 +95,24 @@ void signal_all(const std::vector<pid_t>& pids, const std::vector<bool>& running
   ::_exit(code);  // no destructors of the parent's objects in the child
 }
 
-// The workers' pids, by local rank. If a fork fails, those started are killed.
-std::vector<pid_t> fork_workers(int64_t num_workers, const std::function<int(int64_t)>& worker) {
+// The workers' pids, by local rank, their stderr going through `relay`. If a
+// fork fails, those started are killed.
+std::vector<pid_t> fork_workers(int64_t num_workers, const std::function<int(int64_t)>& worker,
+                                StderrRelay& relay) {
   std::cout.flush();
   std::cerr.flush();
   const pid_t parent = ::getpid();
   std::vector<pid_t> pids;
   for (int64_t local_rank = 0; local_rank < num_workers; ++local_rank) {
+    relay.add_worker();
     const pid_t pid = ::fork();
     if (pid < 0) {
       const int fork_errno = errno;
       signal_all(pids, std::vector<bool>(pids.size(), true), SIGKILL);
       throw UserError(std::string("cannot start worker processes: ") + std::strerror(fork_errno));
     }
-    if (pid == 0) run_worker(parent, local_rank, worker);
+    if (pid == 0) run_worker(parent, local_rank, worker, relay);
+    relay.close_worker_end(static_cast<size_t>(local_rank));
     pids.push_back(pid);
   }
   return pids;
@@ -137,10 +144,11 @@ class ForwardedSignals {
 // The parent's view of its workers while it waits for them.
 class Supervisor {
  public:
-  Supervisor(std::vector<pid_t> pids, std::chrono::milliseconds grace,
+  Supervisor(std::vector<pid_t> pids, StderrRelay& relay, std::chrono::milliseconds grace,
              std::chrono::milliseconds signal_grace)
-      : pids_(std::move(pids)), running_(pids_.size(), true), statuses_(pids_.size(), 0),
-        alive_(pids_.size()), grace_(grace), signal_grace_(signal_grace) {}
+      : pids_(std::move(pids)), relay_(relay), running_(pids_.size(), true),
+        statuses_(pids_.size(), 0), alive_(pids_.size()), grace_(grace),
+        signal_grace_(signal_grace) {}
 
   // Until every worker has ended: forwards signals, reaps, stops the others
   // after a failure, kills those past their deadline.
@@ -151,8 +159,9 @@ class Supervisor {
       if (stopping_ && std::chrono::steady_clock::now() >= kill_deadline_) {
         signal_all(pids_, running_, SIGKILL);
       }
-      std::this_thread::sleep_for(kPollInterval);
+      relay_.relay(kPollInterval);
     }
+    relay_.finish(kRelayFinishLimit);
   }
 
   // spawn_workers's result, once wait_for_all() has returned.
@@ -198,9 +207,18 @@ class Supervisor {
     if (failed >= 0 && !stopping_) stop_after_failure(failed, failed_status);
   }
 
+  // A worker's user error (status 2) has said what is wrong in its own line:
+  // the parent adds one only for a failure the worker could not explain, or
+  // a stopped worker it had to kill.
   void stop_after_failure(int64_t failed, int failed_status) {
-    std::cerr << "worker " << failed << " " << describe_status(failed_status)
-              << kill_stopped(pids_, running_) << "; stopping the other workers" << std::endl;
+    relay_.relay(std::chrono::milliseconds(0));  // the worker's own words first
+    const std::string killed = kill_stopped(pids_, running_);
+    const bool explained = WIFEXITED(failed_status) &&
+                           WEXITSTATUS(failed_status) == kUserErrorExitCode && killed.empty();
+    if (!explained) {
+      std::cerr << "worker " << failed << " " << describe_status(failed_status) << killed
+                << "; stopping the other workers" << std::endl;
+    }
     if (result_ == 0) result_ = exit_code_of(failed_status);
     stopping_ = true;
     kill_deadline_ = std::chrono::steady_clock::now() + grace_;
@@ -208,6 +226,7 @@ class Supervisor {
   }
 
   std::vector<pid_t> pids_;
+  StderrRelay& relay_;
   std::vector<bool> running_;
   std::vector<int> statuses_;  // waitpid's, of each worker that has ended
   size_t alive_;
@@ -223,7 +242,8 @@ class Supervisor {
 int spawn_workers(int64_t num_workers, const std::function<int(int64_t)>& worker,
                   std::chrono::milliseconds grace, std::chrono::milliseconds signal_grace) {
   if (num_workers < 1) throw UserError("need at least one worker process");
-  Supervisor supervisor(fork_workers(num_workers, worker), grace, signal_grace);
+  StderrRelay relay;
+  Supervisor supervisor(fork_workers(num_workers, worker, relay), relay, grace, signal_grace);
   ForwardedSignals forwarded;
   supervisor.wait_for_all();
   return supervisor.exit_status();

@@ -10,7 +10,10 @@
 namespace tutorial {
 
 // Runs `worker(local_rank)` in `num_workers` forked processes; a worker's
-// return value is its exit status. Fork before any CUDA or OpenMP work in
+// return value is its exit status. Their stderr comes through this process,
+// a line that several workers print once (distributed/stderr_relay.h); a
+// worker that fails with a user error (status 2) has said why, so only other
+// failures get a line of the parent's ("worker 1 was killed by signal 9 ..."). Fork before any CUDA or OpenMP work in
 // this process: neither survives a fork. Returns 0 when every worker
 // succeeds; else the first failure's status (128 + signal for a signal),
 // after stopping the others (SIGTERM, then SIGKILL after `grace`). SIGINT,

@@ -5,10 +5,16 @@
 
 #include <cxxopts.hpp>
 
+#include <algorithm>
 #include <iostream>
+#include <thread>
 
 namespace tutorial {
 namespace {
+
+// Threads or worker processes per core, at most: oversubscribing a core
+// further only slows a run down.
+constexpr int64_t kMostPerCore = 4;
 
 void require(bool condition, const std::string& message) {
   if (!condition) throw UserError(message);
@@ -47,6 +53,23 @@ void read_options(const cxxopts::ParseResult& result, const CommandLineFeatures&
   }
 }
 
+// Flags are the only values cxxopts reads itself; its "Argument 'maybe'
+// failed to parse" names the option here: "--amp takes no value ...".
+std::string name_the_flag(const std::string& message, int argc, const char* const argv[]) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto equals = arg.find('=');
+    if (arg.rfind("--", 0) != 0 || equals == std::string::npos) continue;
+    const std::string value = arg.substr(equals + 1);
+    if (message.find("\xE2\x80\x98" + value + "\xE2\x80\x99") == std::string::npos &&
+        message.find("'" + value + "'") == std::string::npos) {
+      continue;
+    }
+    return arg.substr(0, equals) + " takes no value (or true or false), got '" + value + "'";
+  }
+  return message;
+}
+
 }  // namespace
 
 void validate(const TrainConfig& c) {
@@ -60,6 +83,16 @@ void validate(const TrainConfig& c) {
   require(c.node_rank >= 0 && c.node_rank < c.nodes, "--node-rank must be in [0, --nodes)");
   require(c.master_port != 0 || c.nodes == 1,
           "--master-port must be given when --nodes > 1 (every machine needs the same one)");
+  // A typo (--threads 100000, --nproc-per-node 20000) would otherwise start
+  // that many threads or processes and bring the machine to a halt.
+  const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
+  const int64_t most = kMostPerCore * cores;
+  const std::string per_core = " (" + std::to_string(kMostPerCore) + " per core of this machine's " +
+                               std::to_string(cores) + ")";
+  require(c.threads <= most, "--threads must be at most " + std::to_string(most) + per_core +
+                                 ", got " + std::to_string(c.threads));
+  require(c.nproc_per_node <= most, "--nproc-per-node must be at most " + std::to_string(most) +
+                                        per_core + ", got " + std::to_string(c.nproc_per_node));
 }
 
 std::optional<TrainConfig> parse_command_line(int argc, const char* const argv[],
@@ -84,7 +117,7 @@ std::optional<TrainConfig> parse_command_line(int argc, const char* const argv[]
     throw;
   } catch (const std::exception& e) {
     // cxxopts' own messages name the option ("Argument 'abc' failed to parse").
-    throw UserError(first_line(e.what()));
+    throw UserError(name_the_flag(first_line(e.what()), argc, argv));
   }
   validate(config);
   return config;

@@ -10,6 +10,10 @@ namespace {
 
 using C = TrainConfig;
 
+// Bounds that keep the arithmetic on them (milliseconds, ranks) in range.
+constexpr int64_t kWeekSeconds = 7 * 24 * 3600;
+constexpr int64_t kMostNodes = 65536;
+
 std::vector<CommandLineOption> data_options() {
   return {
       text("Data", "data-dir", "dataset folder (default: the dataset's system folder)",
@@ -81,9 +85,10 @@ std::vector<CommandLineOption> distributed_options() {
              &C::backend, {"auto", "nccl", "gloo"})
           .needs(distributed),
       number("Distributed", "dist-timeout", "seconds to wait for the other ranks",
-             &C::dist_timeout, at_least(1, "second"))
+             &C::dist_timeout, between(1, kWeekSeconds))
           .needs(distributed),
-      number("Distributed", "nodes", "machines taking part", &C::nodes, at_least(1)).needs(spawn),
+      number("Distributed", "nodes", "machines taking part", &C::nodes, between(1, kMostNodes))
+          .needs(spawn),
       number("Distributed", "nproc-per-node", "worker processes on this machine (one per GPU)",
              &C::nproc_per_node, at_least(1))
           .needs(spawn),

@@ -6,7 +6,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <iostream>
 #include <thread>
 
 using tutorial::spawn_workers;
@@ -71,4 +73,38 @@ TEST(SpawnWorkers, WorkersIgnoringSigtermAreKilledAfterTheGracePeriod) {
   const double seconds = seconds_since(start);
   EXPECT_GE(seconds, 0.3 + 0.5) << "worker 1 ignored SIGTERM: only SIGKILL after the grace ends it";
   EXPECT_LT(seconds, 10.0);
+}
+
+// Every rank meeting the same bad option or missing file: one line, not one
+// per worker, and no line of the parent's after a user error (status 2).
+TEST(SpawnWorkers, ALineSeveralWorkersPrintIsPrintedOnceAndAUserErrorGetsNoSecondLine) {
+  testing::internal::CaptureStderr();
+  const int result = spawn_workers(3, [](int64_t local_rank) {
+    if (local_rank == 1) std::cerr << "only worker 1 says this\n";
+    std::cerr << "stage: error: data directory /nowhere does not exist" << std::endl;
+    std::cerr << "a last line without its newline";
+    return 2;
+  });
+  const auto printed = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(result, 2);
+  EXPECT_EQ(printed.find("stage: error: data directory /nowhere does not exist\n"),
+            printed.rfind("stage: error: data directory /nowhere does not exist\n"))
+      << printed;
+  EXPECT_NE(printed.find("only worker 1 says this\n"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("a last line without its newline\n"), std::string::npos) << printed;
+  EXPECT_EQ(printed.find("exited"), std::string::npos) << printed;
+  EXPECT_EQ(std::count(printed.begin(), printed.end(), '\n'), 3) << printed;
+}
+
+// A worker may print the same line many times (a warning each epoch): only
+// lines that another worker already printed are dropped.
+TEST(SpawnWorkers, AWorkerRepeatingItselfIsNotSilenced) {
+  testing::internal::CaptureStderr();
+  const int result = spawn_workers(1, [](int64_t) {
+    for (int i = 0; i < 3; ++i) std::cerr << "warning: slow step" << std::endl;
+    return 0;
+  });
+  const auto printed = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(result, 0);
+  EXPECT_EQ(printed, "warning: slow step\nwarning: slow step\nwarning: slow step\n");
 }

@@ -224,6 +224,53 @@ TEST_P(Stages, AnOutputFolderThatCannotBeUsedIsRefusedAtStart) {
       << r.err;
 }
 
+// Paths that this user may not look into: LibTorch and the standard library
+// throw file system errors there, which used to read as internal errors.
+TEST_P(Stages, APathThisUserMayNotLookIntoIsOneLine) {
+  if (::geteuid() != 0) GTEST_SKIP() << "not root: cannot run as another user";
+  TempDir dir;
+  fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::others_exec);
+  const auto private_dir = dir.path() / "private";
+  fs::create_directory(private_dir);
+  fs::permissions(private_dir, fs::perms::owner_all);
+  write_idx_dataset(dir.path() / "data", 64, 16);
+  fs::create_directory(dir.path() / "out");
+  fs::permissions(dir.path() / "out", fs::perms::all);
+  const std::string out = " --output-dir " + (dir.path() / "out").string();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--data-dir " + (private_dir / "data").string(), (private_dir / "data").string()},
+      {"--data-dir " + (dir.path() / "data").string() + " --resume " +
+           (private_dir / "step.pt").string(),
+       (private_dir / "step.pt").string()},
+  };
+  for (const auto& [args, path] : cases) {
+    const auto r = run_command("setpriv --reuid=65534 --regid=65534 --clear-groups '" +
+                                   GetParam() + "' " + args + out,
+                               dir);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << args << ": " << r.err;
+    EXPECT_NE(r.err.find(": error: " + path + ": Permission denied"), std::string::npos)
+        << args << ": " << r.err;
+  }
+}
+
+// A batch that does not fit: LibTorch's allocator fails, and the line says
+// what to ask for instead. The address space is limited (ulimit -v) to 4 GB,
+// the first convolution's output alone is 1 GB and the forward pass 20.
+TEST_P(Stages, RunningOutOfMemoryIsOneLineNamingTheBatchSize) {
+  TempDir dir;
+  write_idx_dataset(dir.path() / "data", 20000, 16);
+  const auto r = run_command("ulimit -v 4000000; exec '" + GetParam() + "' --data-dir " +
+                                 (dir.path() / "data").string() + " --output-dir " +
+                                 (dir.path() / "out").string() +
+                                 " --model resnet20 --batch-size 20000 --max-steps 1",
+                             dir);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find(": error: out of memory: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("a smaller --batch-size"), std::string::npos) << r.err;
+}
+
 INSTANTIATE_TEST_SUITE_P(AllStages, Stages, testing::Values(kStage1Path, kStage2Path),
                          [](const testing::TestParamInfo<std::string>& param_info) {
                            return fs::path(param_info.param).filename().string();
