@@ -3,9 +3,12 @@
 # already installed. Safe to run again: with nothing missing it changes nothing
 # and needs no network.
 #
-#   scripts/install_deps.sh            # as root, or as a user with sudo
+#   scripts/install_deps.sh              # all: build, run and test (as root, or with sudo)
+#   scripts/install_deps.sh --run-only   # only what building and running the stages needs
+#                                        # (scripts/quickstart.sh); the rest comes later with
+#                                        # scripts/run_tests.sh
 #
-# What each package is for:
+# What each package is for. To build and run:
 #   libtorch-dev libopenblas0-openmp    LibTorch (C++) and the BLAS it runs on: the
 #                                       OpenMP build, whose threads are LibTorch's own
 #                                       (the pthreads build's threads fight LibTorch's
@@ -13,28 +16,39 @@
 #                                       on 2 cores); chosen as libblas.so.3 if both exist
 #   libgloo-dev                         Gloo headers, for the CPU distributed backend
 #   libcxxopts-dev                      command-line parsing
-#   libgtest-dev                        the test suite
 #   zlib1g-dev libjpeg-dev libpng-dev   .gz datasets, JPEG and PNG image folders
 #   dataset-fashion-mnist               a dataset available offline
+#   cmake ninja-build g++               the build tools
+# To test (and compare, plot, sanitize):
+#   libgtest-dev                        the test suite
 #   python3-torch python3-torchvision   PyTorch, to compare against (optional tests)
 #   openmpi-bin                         mpirun, to test stage 3 under Open MPI (optional tests)
 #   clang libclang-rt-dev               sanitizer and libFuzzer builds (scripts/sanitize.sh)
 #   python3-matplotlib                  charts of runs and benchmarks (scripts/plot_metrics.py)
-#   cmake ninja-build g++               the build tools
 #   slurmctld slurmd slurm-client munge a Slurm cluster on this machine, for stage 5
 #                                       (scripts/slurm_local.sh; without recommends:
 #                                       they would pull in mail and database servers)
 set -euo pipefail
 
-PACKAGES=(
-  libtorch-dev libgloo-dev libopenblas0-openmp libcxxopts-dev libgtest-dev
+RUN_PACKAGES=(
+  libtorch-dev libgloo-dev libopenblas0-openmp libcxxopts-dev
   zlib1g-dev libjpeg-dev libpng-dev dataset-fashion-mnist
-  python3-torch python3-torchvision python3-matplotlib openmpi-bin clang libclang-rt-dev
   cmake ninja-build g++
+)
+TEST_PACKAGES=(
+  libgtest-dev python3-torch python3-torchvision python3-matplotlib openmpi-bin clang
+  libclang-rt-dev
 )
 WITHOUT_RECOMMENDS=(slurmctld slurmd slurm-client munge)
 
 die() { echo "install_deps.sh: error: $*" >&2; exit 1; }
+
+case "${1:-}" in
+  "") PACKAGES=("${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}") ;;
+  --run-only) PACKAGES=("${RUN_PACKAGES[@]}") WITHOUT_RECOMMENDS=() ;;
+  -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "install_deps.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+esac
 
 # libblas.so.3, liblapack.so.3 and libopenblas.so.0 (LibTorch loads all three)
 # from OpenBLAS's OpenMP build, where the
