@@ -100,20 +100,21 @@ export DEBIAN_FRONTEND=noninteractive
 apt_opts=(-q -o Dpkg::Use-Pty=0 -o Acquire::Retries=3)
 "${SUDO[@]}" apt-get "${apt_opts[@]}" update >/dev/null ||
   die "apt-get update failed"
-# Quiet (-qq), but apt still prints errors; its exit status is checked.
+# dpkg's hundreds of lines ("Unpacking ...") go to a log, shown when apt fails.
+log=$(mktemp "${TMPDIR:-/tmp}/install_deps.XXXXXX.log")
+apt_install() {
+  "${SUDO[@]}" apt-get "${apt_opts[@]}" -qq -y install "$@" >>"$log" 2>&1 && return 0
+  tail -n 20 "$log" >&2
+  die "apt-get install failed: apt-get install $* (its whole output: $log)"
+}
 plain=() lean=()
 for p in "${missing[@]}"; do
   if [[ " ${WITHOUT_RECOMMENDS[*]} " == *" $p "* ]]; then lean+=("$p"); else plain+=("$p"); fi
 done
-if ((${#plain[@]})); then
-  "${SUDO[@]}" apt-get "${apt_opts[@]}" -qq -y install "${plain[@]}" ||
-    die "apt-get install failed for: ${plain[*]}"
-fi
+if ((${#plain[@]})); then apt_install "${plain[@]}"; fi
 # Their own services are not used: scripts/slurm_local.sh starts daemons of its own.
-if ((${#lean[@]})); then
-  "${SUDO[@]}" apt-get "${apt_opts[@]}" -qq -y install --no-install-recommends "${lean[@]}" ||
-    die "apt-get install failed for: ${lean[*]}"
-fi
+if ((${#lean[@]})); then apt_install --no-install-recommends "${lean[@]}"; fi
+rm -f "$log"
 
 # Trust nothing: every package must now be installed.
 mapfile -t still_missing < <(missing_packages)
