@@ -14,18 +14,3 @@ function(tutorial_set_warnings target)
     endif()
   endif()
 endfunction()
-
-# One precompiled <torch/torch.h> for the whole project: the first target
-# builds it, the others reuse it (every target compiles with the same flags).
-function(tutorial_use_precompiled_torch target)
-  if(NOT TUTORIAL_PRECOMPILED_HEADERS)
-    return()
-  endif()
-  if(NOT TARGET tutorial_pch)
-    add_library(tutorial_pch STATIC ${PROJECT_SOURCE_DIR}/cmake/pch_anchor.cpp)
-    target_link_libraries(tutorial_pch PUBLIC tutorial::torch)
-    tutorial_set_warnings(tutorial_pch)
-    target_precompile_headers(tutorial_pch PRIVATE <torch/torch.h>)
-  endif()
-  target_precompile_headers(${target} REUSE_FROM tutorial_pch)
-endfunction()
