@@ -257,14 +257,18 @@ DistributedDataParallel::DistributedDataParallel(std::shared_ptr<torch::nn::Modu
 
 DistributedDataParallel::~DistributedDataParallel() { reducer_->remove_hooks(); }
 
-torch::Tensor DistributedDataParallel::forward(
-    const std::function<torch::Tensor(const torch::Tensor&)>& module_forward,
-    const torch::Tensor& input) {
+void DistributedDataParallel::prepare_forward() {
   if (options_.broadcast_buffers() && module_->is_training() && group_.world_size() > 1) {
     const auto buffers = module_->buffers();
     if (!buffers.empty()) broadcast_coalesced(group_, buffers);
   }
   reducer_->arm();
+}
+
+torch::Tensor DistributedDataParallel::forward(
+    const std::function<torch::Tensor(const torch::Tensor&)>& module_forward,
+    const torch::Tensor& input) {
+  prepare_forward();
   return module_forward(input);
 }
 

@@ -15,6 +15,7 @@
 
 #include <torch/arg.h>
 #include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
 
 #include <functional>
 #include <memory>
@@ -45,15 +46,31 @@ class DistributedDataParallel {
   DistributedDataParallel(const DistributedDataParallel&) = delete;
   DistributedDataParallel& operator=(const DistributedDataParallel&) = delete;
 
-  // Runs `module_forward` after syncing buffers; the next backward all-reduces.
+  // Python's ddp_model(a, b, ...): `model.forward(args...)`, whatever it takes
+  // and returns (one tensor, several, a tuple), after prepare_forward(). The
+  // model is the module this wraps, or anything whose forward runs it.
+  template <typename Model, typename... Args>
+  auto forward(Model& model, Args&&... args)
+      -> decltype(model.forward(std::forward<Args>(args)...)) {
+    prepare_forward();
+    return model.forward(std::forward<Args>(args)...);
+  }
+  // The same for a TORCH_MODULE holder (MyNet, for struct MyNetImpl).
+  template <typename Contained, typename... Args>
+  auto forward(torch::nn::ModuleHolder<Contained>& model, Args&&... args)
+      -> decltype(model->forward(std::forward<Args>(args)...)) {
+    prepare_forward();
+    return model->forward(std::forward<Args>(args)...);
+  }
+  // The same for a function of one tensor: a lambda around the model, say.
   torch::Tensor forward(const std::function<torch::Tensor(const torch::Tensor&)>& module_forward,
                         const torch::Tensor& input);
-  // The same for anything with a forward(input), the wrapped model say:
-  // ddp.forward(model, x) is Python's ddp_model(x).
-  template <typename Model, typename = decltype(std::declval<Model&>().forward(torch::Tensor()))>
-  torch::Tensor forward(Model& model, const torch::Tensor& input) {
-    return forward([&model](const torch::Tensor& x) { return model.forward(x); }, input);
-  }
+
+  // What a forward under DDP needs first, for a forward that is called some
+  // other way (a member function not named forward, a free function): rank
+  // 0's buffers to every rank (in training mode), and the next backward set to
+  // all-reduce. Call it, then the model, then backward.
+  void prepare_forward();
 
   // Gradient accumulation: backward passes while the returned guard lives do
   // not communicate; the first one after it all-reduces the accumulated sum.
