@@ -18,17 +18,26 @@ set(TUTORIAL_WITH_ZLIB ${ZLIB_FOUND})
 set(TUTORIAL_WITH_JPEG ${JPEG_FOUND})
 set(TUTORIAL_WITH_PNG ${PNG_FOUND})
 
-# GoogleTest: an installed package, or its sources (GTEST_SOURCE_DIR, e.g.
-# /usr/src/googletest carried to a machine that lacks the package).
+# GoogleTest: its sources when GTEST_SOURCE_DIR names them (e.g. /usr/src/googletest,
+# built here with LibTorch's flags), else an installed package, which must
+# have been built with LibTorch's C++ ABI (cmake/AbiCheck.cmake).
 if(TUTORIAL_BUILD_TESTS)
-  find_package(GTest QUIET)
-  if(NOT GTest_FOUND AND GTEST_SOURCE_DIR AND EXISTS "${GTEST_SOURCE_DIR}/CMakeLists.txt")
+  if(GTEST_SOURCE_DIR AND EXISTS "${GTEST_SOURCE_DIR}/CMakeLists.txt")
     set(INSTALL_GTEST OFF CACHE BOOL "" FORCE)
     set(BUILD_GMOCK OFF CACHE BOOL "" FORCE)
     add_subdirectory(${GTEST_SOURCE_DIR} ${CMAKE_BINARY_DIR}/googletest EXCLUDE_FROM_ALL)
     add_library(GTest::gtest ALIAS gtest)
     add_library(GTest::gtest_main ALIAS gtest_main)
     set(GTest_FOUND TRUE)
+  else()
+    find_package(GTest QUIET)
+    tutorial_torch_cxx11_abi(_torch_abi)
+    if(GTest_FOUND AND NOT _torch_abi STREQUAL "")
+      set(TUTORIAL_GTEST_ABI ${_torch_abi})  # checked: for the check's own tests
+      tutorial_check_cxx11_abi(GTest::gtest ${_torch_abi} "GoogleTest (${GTEST_LIBRARY}${GTest_DIR})"
+        "pass -DGTEST_SOURCE_DIR=/usr/src/googletest (its sources, built with LibTorch's ABI), "
+        "or -DTUTORIAL_BUILD_TESTS=OFF")
+    endif()
   endif()
 endif()
 
