@@ -93,13 +93,25 @@ if(TUTORIAL_WITH_CUDA)
 endif()
 
 # Gloo: pip wheels of torch link Gloo in but do not ship its headers (Debian's
-# libgloo-dev does), so the C++ Gloo backend is available only with them. Only
-# headers beside LibTorch's own count: another Gloo may not match its build.
+# libgloo-dev does), so the C++ Gloo backend needs headers from elsewhere.
+# Headers beside LibTorch's own come first. Else, for the LibTorch versions
+# whose Gloo is known to be the commit of third_party/gloo (its README says
+# how that was checked), those headers: a deliberate exception to "only Gloo
+# beside LibTorch counts", since another Gloo's classes may not match the
+# compiled library's. Any other LibTorch without them has no Gloo backend.
+set(TUTORIAL_GLOO_HEADERS_FOR 2.11)
 set(TUTORIAL_WITH_GLOO OFF)
+set(TUTORIAL_GLOO_ORIGIN "")
 find_path(TUTORIAL_GLOO_INCLUDE_DIR gloo/config.h PATHS ${_torch_includes} NO_DEFAULT_PATH)
 find_path(TUTORIAL_C10D_GLOO_HEADER_DIR torch/csrc/distributed/c10d/ProcessGroupGloo.hpp
   PATHS ${_torch_includes} NO_DEFAULT_PATH)
-if(TUTORIAL_GLOO_INCLUDE_DIR AND TUTORIAL_C10D_GLOO_HEADER_DIR)
+set(_gloo_include_dir "${TUTORIAL_GLOO_INCLUDE_DIR}")
+string(REGEX MATCH "^[0-9]+\\.[0-9]+" _torch_minor "${TUTORIAL_TORCH_VERSION}")
+if(NOT TUTORIAL_GLOO_INCLUDE_DIR AND _torch_minor IN_LIST TUTORIAL_GLOO_HEADERS_FOR)
+  set(_gloo_include_dir "${PROJECT_SOURCE_DIR}/third_party/gloo")
+  set(TUTORIAL_GLOO_ORIGIN " (third_party/gloo, Gloo's headers for LibTorch ${_torch_minor})")
+endif()
+if(_gloo_include_dir AND TUTORIAL_C10D_GLOO_HEADER_DIR)
   set(TUTORIAL_WITH_GLOO ON)
 endif()
 
@@ -110,10 +122,11 @@ if(TUTORIAL_WITH_NCCL)
   target_include_directories(tutorial_torch SYSTEM INTERFACE ${TUTORIAL_NCCL_INCLUDE_DIR})
 endif()
 if(TUTORIAL_WITH_GLOO)
-  target_include_directories(tutorial_torch SYSTEM INTERFACE ${TUTORIAL_GLOO_INCLUDE_DIR})
+  # Only process_group.cpp includes Gloo: an installed package needs none of it.
+  target_include_directories(tutorial_torch SYSTEM INTERFACE $<BUILD_INTERFACE:${_gloo_include_dir}>)
 endif()
 
 message(STATUS "LibTorch:     ${TUTORIAL_TORCH_VERSION} from ${_torch_origin} (${Torch_DIR})")
 message(STATUS "  CUDA:       ${TUTORIAL_WITH_CUDA}")
 message(STATUS "  NCCL:       ${TUTORIAL_WITH_NCCL}")
-message(STATUS "  Gloo headers: ${TUTORIAL_WITH_GLOO}")
+message(STATUS "  Gloo headers: ${TUTORIAL_WITH_GLOO}${TUTORIAL_GLOO_ORIGIN}")

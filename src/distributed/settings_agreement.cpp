@@ -4,12 +4,18 @@
 
 #include <torch/csrc/distributed/c10d/Store.hpp>
 
+#include <chrono>
 #include <sstream>
+#include <thread>
 
 namespace tutorial {
 namespace {
 
 const std::string kVerdictKey = "tutorial/settings/verdict";
+const std::string kVerdictReadKey = "tutorial/settings/verdict_read";
+// How long rank 0, which hosts the store, waits for every rank to read a
+// disagreement before it stops: they are all waiting for it already.
+constexpr std::chrono::seconds kVerdictReadLimit{10};
 
 std::string key_of(int64_t rank) { return "tutorial/settings/" + std::to_string(rank); }
 
@@ -20,6 +26,15 @@ void set_text(c10d::Store& store, const std::string& key, const std::string& tex
 std::string get_text(c10d::Store& store, const std::string& key) {
   const std::vector<uint8_t> bytes = store.get(key);  // waits for the key
   return std::string(bytes.begin(), bytes.end());
+}
+
+// Rank 0 stays until the other ranks have read the verdict: a rank would
+// otherwise find the store gone with rank 0 (LibTorch 2.x: "Failed to recv").
+void wait_until_read(c10d::Store& store, int64_t readers) {
+  const auto deadline = std::chrono::steady_clock::now() + kVerdictReadLimit;
+  while (store.add(kVerdictReadKey, 0) < readers && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 }  // namespace
@@ -67,8 +82,16 @@ void agree_on_settings(c10d::Store& store, int64_t rank, int64_t world_size,
       verdict = settings_disagreement(settings, other, decode_settings(get_text(store, key_of(other))));
     }
     set_text(store, kVerdictKey, verdict);
+    if (!verdict.empty()) wait_until_read(store, world_size - 1);
   } else {
-    verdict = get_text(store, kVerdictKey);
+    try {
+      verdict = get_text(store, kVerdictKey);
+      store.add(kVerdictReadKey, 1);
+    } catch (const std::exception&) {
+      throw UserError("rank " + std::to_string(rank) +
+                      ": rank 0 ended before the ranks had compared their training options "
+                      "(its own error says why)");
+    }
   }
   if (!verdict.empty()) throw UserError(verdict);
 }

@@ -64,6 +64,15 @@ TEST(Stage3, TwoRanksStartedByTorchrun) {
   TUTORIAL_SKIP_WITHOUT_GLOO();
   if (!fs::exists("/usr/bin/torchrun")) GTEST_SKIP() << "no /usr/bin/torchrun (python3-torch)";
   TempDir dir;
+  // torchrun's agent hosts the store the ranks use: its torch and this
+  // build's LibTorch must speak the same store protocol (1.13's and 2.x's do not).
+  const std::string torchrun_torch =
+      run_command("/usr/bin/python3 -c 'import torch; print(torch.__version__[:4])'", dir).out;
+  const std::string built_with = std::string(TUTORIAL_TORCH_VERSION_STRING).substr(0, 4);
+  if (torchrun_torch.rfind(built_with, 0) != 0) {
+    GTEST_SKIP() << "torchrun runs torch " << torchrun_torch << ", this build LibTorch "
+                 << TUTORIAL_TORCH_VERSION_STRING;
+  }
   write_idx_dataset(dir.path() / "data", 256, 64);
   const std::string port = std::to_string(tutorial::find_free_port());
   // Debian's torchrun 1.13 fails on Python 3.11 with its default --redirects 0
