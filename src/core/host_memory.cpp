@@ -1,5 +1,7 @@
 #include "core/host_memory.h"
 
+#include <cstdlib>  // defines __GLIBC__ (through <features.h>), tested below
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif

@@ -1,6 +1,7 @@
 // spawn_workers: the parent waits for its workers, and when one fails it stops
 // the others and returns that worker's status.
 #include "distributed/spawn_workers.h"
+#include "test_files.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -8,6 +9,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -78,11 +81,22 @@ TEST(SpawnWorkers, WorkersIgnoringSigtermAreKilledAfterTheGracePeriod) {
 // Every rank meeting the same bad option or missing file: one line, not one
 // per worker, and no line of the parent's after a user error (status 2).
 TEST(SpawnWorkers, ALineSeveralWorkersPrintIsPrintedOnceAndAUserErrorGetsNoSecondLine) {
+  // Every worker prints before any exits (the parent stops the others at the
+  // first failure): each leaves a file, then waits for all three.
+  const tutorial::testdata::TempDir dir;
+  const std::string folder = dir.path().string();
   testing::internal::CaptureStderr();
-  const int result = spawn_workers(3, [](int64_t local_rank) {
+  const int result = spawn_workers(3, [&folder](int64_t local_rank) {
     if (local_rank == 1) std::cerr << "only worker 1 says this\n";
     std::cerr << "stage: error: data directory /nowhere does not exist" << std::endl;
     std::cerr << "a last line without its newline";
+    std::ofstream(folder + "/" + std::to_string(local_rank));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::distance(std::filesystem::directory_iterator(folder),
+                         std::filesystem::directory_iterator()) < 3 &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     return 2;
   });
   const auto printed = testing::internal::GetCapturedStderr();
