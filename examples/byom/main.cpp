@@ -8,6 +8,7 @@
 //   scripts/launch_local.sh --nproc-per-node 2 build-byom/byom --epochs 2
 #include "core/errors.h"                          // run_main, UserError
 #include "data/datasets.h"                        // load_dataset
+#include "distributed/batch_split.h"              // batch_per_rank
 #include "distributed/distributed_data_parallel.h"
 #include "distributed/launch_env.h"               // read_launch_env
 #include "distributed/process_group.h"
@@ -83,12 +84,12 @@ int train(const Options& o) {
 
   const auto train_set = load_dataset(DatasetKind::kFashionMnist, o.data_dir, Split::kTrain);
   const auto test_set = load_dataset(DatasetKind::kFashionMnist, o.data_dir, Split::kTest);
-  const int64_t batch_per_rank = 64 / env.world_size;
+  const int64_t rank_batch = batch_per_rank(64, env.world_size);  // 64 over all ranks
   BatchLoader train_loader(train_set, ShardedSampler(train_set.size(), SamplerOptions().shard(env)),
-                           LoaderOptions(batch_per_rank).device(device));
+                           LoaderOptions(rank_batch).device(device));
   BatchLoader test_loader(test_set,
                           ShardedSampler(test_set.size(), SamplerOptions().shuffle(false).pad(false).shard(env)),
-                          LoaderOptions(batch_per_rank).device(device));
+                          LoaderOptions(rank_batch).device(device));
 
   ConvNet model;
   model->to(device);

@@ -43,8 +43,13 @@ int run_main(const std::string& program_name, const std::function<int()>& body) 
   // Past a file size limit (ulimit -f) a write then fails with EFBIG, which
   // the writer reports in one line, instead of SIGXFSZ killing the process.
   std::signal(SIGXFSZ, SIG_IGN);
+  // The line goes out in one write: stage 4's parent relays its workers'
+  // lines, and a worker stopped mid-line would leave half of one.
+  const auto print_line = [&](const std::string& kind, const std::string& message) {
+    std::cerr << (program_name + ": " + kind + ": " + message + "\n") << std::flush;
+  };
   const auto user_error = [&](const std::string& message) {
-    std::cerr << program_name << ": error: " << message << std::endl;
+    print_line("error", message);
     return kUserErrorExitCode;
   };
   try {
@@ -59,10 +64,10 @@ int run_main(const std::string& program_name, const std::function<int()>& body) 
   } catch (const c10::Error& e) {
     const std::string line = first_line(e.what_without_backtrace());
     if (is_out_of_memory(line)) return user_error(out_of_memory_line(line));
-    std::cerr << program_name << ": internal error: " << line << std::endl;
+    print_line("internal error", line);
     return kInternalErrorExitCode;
   } catch (const std::exception& e) {
-    std::cerr << program_name << ": internal error: " << first_line(e.what()) << std::endl;
+    print_line("internal error", first_line(e.what()));
     return kInternalErrorExitCode;
   }
 }

@@ -3,6 +3,7 @@
 // device, the process group, and the rank-aware pieces of a training run.
 #pragma once
 
+#include "distributed/batch_split.h"                // the global batch split over the ranks
 #include "distributed/launch_env.h"                 // RANK, WORLD_SIZE, ... from the launcher
 #include "distributed/process_group.h"              // c10d: NCCL on GPUs, Gloo on CPUs
 #include "distributed/rank_device.h"                // a rank's GPU

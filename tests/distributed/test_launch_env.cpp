@@ -1,6 +1,7 @@
 // What torchrun, srun and mpirun set, read from a map instead of the real
 // environment: the happy paths, defaults, precedence, Slurm's compressed
 // lists, and one clear UserError naming the variable for every bad value.
+#include "distributed/batch_split.h"
 #include "distributed/launch_env.h"
 #include "distributed/rank_device.h"
 #include "distributed/slurm_nodelist.h"
@@ -398,4 +399,20 @@ TEST(SlurmNodelist, ExpandsTasksPerNode) {
                                   {"'" + std::string(bad) + "'"}))
         << bad;
   }
+}
+
+// The global batch over the ranks: an equal share each, or one line saying
+// which batch sizes would divide (64 over 3 ranks used to train with 63).
+TEST(BatchSplit, EachRankTakesAnEqualShare) {
+  EXPECT_EQ(batch_per_rank(64, 1), 64);
+  EXPECT_EQ(batch_per_rank(64, 2), 32);
+  EXPECT_EQ(batch_per_rank(64, 8), 8);
+}
+
+TEST(BatchSplit, ABatchTheRanksDoNotDivideIsRefusedNamingBoth) {
+  EXPECT_TRUE(throws_user_error([] { batch_per_rank(64, 3); },
+                                {"--batch-size 64 is not divisible by the world size 3",
+                                 "use 63 or 66"}));
+  EXPECT_TRUE(throws_user_error([] { batch_per_rank(1, 2); },
+                                {"--batch-size 1 is not divisible by the world size 2", "(use 2)"}));
 }

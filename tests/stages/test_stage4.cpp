@@ -92,3 +92,21 @@ TEST(Stage4, BadSpawnOptionsEndInOneLineAndExitStatus2) {
     EXPECT_NE(r.err.find(phrase), std::string::npos) << args << ": " << r.err;
   }
 }
+
+// Found after the rendezvous by every worker alike: one line, through the
+// parent's relay of its workers' stderr.
+TEST(Stage4, ABatchTheWorkersDoNotDivideIsOneLine) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
+  TempDir dir;
+  write_idx_dataset(dir.path() / "data", 64, 16);
+  const auto r = run(kStage4Path,
+                     "--nproc-per-node 3 --batch-size 64 --device cpu --dist-timeout 30 --data-dir " +
+                         (dir.path() / "data").string() + " --output-dir " + (dir.path() / "out").string(),
+                     dir);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("stage4_ddp_spawned: error: --batch-size 64 is not divisible by the world "
+                       "size 3"),
+            std::string::npos)
+      << r.err;
+}
