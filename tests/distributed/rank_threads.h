@@ -1,9 +1,12 @@
 // Ranks as threads of one test, each with its own process group on Gloo over
-// loopback, for the DDP tests.
+// loopback, and the check the DDP tests end with.
 #pragma once
 
 #include "distributed/network.h"
 #include "distributed/process_group.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include <exception>
 #include <functional>
@@ -31,6 +34,23 @@ inline void run_ranks(int64_t world_size, const std::function<void(int64_t, Proc
   for (auto& t : threads) t.join();
   for (auto& e : errors) {
     if (e) std::rethrow_exception(e);
+  }
+}
+
+// Every rank's parameters equal `reference`'s (one process on the whole
+// batch) within 1e-5, and bitwise equal to rank 0's. Model: a Classifier or
+// a TORCH_MODULE holder, anything with ->named_parameters().
+template <typename Model>
+void expect_same_parameters(const Model& reference, const std::vector<Model>& ranks) {
+  auto expected = reference->named_parameters();
+  for (size_t r = 0; r < ranks.size(); ++r) {
+    for (const auto& p : ranks[r]->named_parameters()) {
+      EXPECT_TRUE(torch::allclose(p.value(), expected[p.key()], /*rtol=*/0, /*atol=*/1e-5))
+          << "rank " << r << " " << p.key() << " differs from one process by "
+          << (p.value() - expected[p.key()]).abs().max().template item<double>();
+      EXPECT_TRUE(torch::equal(p.value(), ranks[0]->named_parameters()[p.key()]))
+          << "rank " << r << " " << p.key() << " is not bitwise equal to rank 0's";
+    }
   }
 }
 

@@ -20,6 +20,7 @@
 #include <thread>
 
 using namespace tutorial;
+using tutorial::testdata::expect_same_parameters;
 using tutorial::testdata::run_ranks;
 
 namespace {
@@ -124,19 +125,6 @@ std::vector<Classifier> train_ddp(const std::string& name, ImageShape shape,
     }
   });
   return models;
-}
-
-void expect_same_parameters(const Classifier& reference, const std::vector<Classifier>& ranks) {
-  auto expected = reference->named_parameters();
-  for (size_t r = 0; r < ranks.size(); ++r) {
-    for (const auto& p : ranks[r]->named_parameters()) {
-      EXPECT_TRUE(torch::allclose(p.value(), expected[p.key()], /*rtol=*/0, /*atol=*/1e-5))
-          << "rank " << r << " " << p.key() << " differs from one process by "
-          << (p.value() - expected[p.key()]).abs().max().item<double>();
-      EXPECT_TRUE(torch::equal(p.value(), ranks[0]->named_parameters()[p.key()]))
-          << "rank " << r << " " << p.key() << " is not bitwise equal to rank 0's";
-    }
-  }
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <tuple>
 
 using namespace tutorial;
+using tutorial::testdata::expect_same_parameters;
 using tutorial::testdata::run_ranks;
 
 namespace {
@@ -107,18 +108,6 @@ std::vector<Model> train_two_ranks(const Model& start, const std::vector<Batch>&
     }
   });
   return models;
-}
-
-template <typename Model>
-void expect_same_parameters(const Model& alone, const std::vector<Model>& ranks) {
-  auto expected = alone->named_parameters();
-  for (size_t r = 0; r < ranks.size(); ++r) {
-    for (const auto& p : ranks[r]->named_parameters()) {
-      EXPECT_TRUE(torch::allclose(p.value(), expected[p.key()], /*rtol=*/0, /*atol=*/1e-5))
-          << "rank " << r << " " << p.key() << " differs from one process by "
-          << (p.value() - expected[p.key()]).abs().max().template item<double>();
-    }
-  }
 }
 
 template <typename Model>
