@@ -96,9 +96,9 @@ c10::intrusive_ptr<c10d::Store> connect_store(const LaunchEnv& env,
   c10d::TCPStoreOptions options;
   options.port = static_cast<uint16_t>(env.master_port);
   options.isServer = rendezvous && env.rank == 0 && !use_agent_store;
-  if (rendezvous) options.numWorkers = static_cast<size_t>(env.world_size);
-  // wait_for_every_rank() waits, and says how many ranks came; LibTorch 2.x's
-  // own wait in the constructor would only say that not all did.
+  // No count of workers to wait for: wait_for_every_rank() waits, and says how
+  // many ranks came; LibTorch 2.x's own wait in the constructor would only say
+  // that not all did (numWorkers is read by that wait alone).
   options.waitWorkers = false;
   options.timeout = timeout;
   const std::string where = env.master_addr + ":" + std::to_string(env.master_port);
