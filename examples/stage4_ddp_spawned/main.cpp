@@ -38,7 +38,7 @@ int train_worker(const TrainConfig& config, const LaunchEnv& env) {  // [*]
   // ------------------------------------------------------------------ data
   prepare_output_folder(config.output_dir);  // refused now, not after training
   TrainingData data = load_training_data(config, device);
-  const int64_t rank_batch_size = batch_per_rank(config.batch_size, env.world_size);  // [*] an equal share
+  const int64_t rank_batch_size = batch_per_rank(config.batch_size, env.world_size, config.accumulate_steps);  // [*] an equal share
   BatchLoader train_dataloader(
       data.train, ShardedSampler(data.train.size(), SamplerOptions().seed(config.seed).shard(env)),  // [*]
       loader_options(config, device).batch_size(rank_batch_size));  // [*]

@@ -28,6 +28,7 @@ Settings training_settings(const TrainConfig& c) {
       {"--augment", c.augment},
       {"--epochs", number(c.epochs)},
       {"--batch-size", number(c.batch_size)},
+      {"--accumulate-steps", number(c.accumulate_steps)},
       {"--lr", number(c.lr)},
       {"--momentum", number(c.momentum)},
       {"--nesterov", flag(c.nesterov)},
@@ -38,6 +39,7 @@ Settings training_settings(const TrainConfig& c) {
       {"--seed", std::to_string(c.seed)},
       {"--max-steps", number(c.max_steps)},
       {"--amp", flag(c.fast_path.amp)},
+      {"--amp-dtype", c.fast_path.amp_dtype},
       {"--channels-last", flag(c.fast_path.channels_last)},
       {"--data-on-device", flag(c.fast_path.data_on_device)},
       {"--cuda-graph", flag(c.fast_path.cuda_graph)},
@@ -46,6 +48,7 @@ Settings training_settings(const TrainConfig& c) {
       {"--resume", c.resume},
       {"--backend", c.backend},
       {"--dist-timeout", number(c.dist_timeout)},
+      {"--sync-bn", flag(c.sync_bn)},
   };
 }
 

@@ -70,6 +70,13 @@ std::string name_the_flag(const std::string& message, int argc, const char* cons
   return message;
 }
 
+// The multiples of `divisor` on either side of `value`: "63 or 66", or "64".
+std::string nearest_multiples(int64_t value, int64_t divisor) {
+  const int64_t below = value / divisor * divisor;
+  const std::string above = std::to_string(below + divisor);
+  return below > 0 ? std::to_string(below) + " or " + above : above;
+}
+
 }  // namespace
 
 void validate(const TrainConfig& c) {
@@ -80,6 +87,10 @@ void validate(const TrainConfig& c) {
   require(!c.nesterov || c.momentum > 0, "--nesterov needs --momentum > 0");
   require(c.warmup_epochs >= 0 && c.warmup_epochs < c.epochs,
           "--warmup-epochs must be in [0, --epochs), got " + std::to_string(c.warmup_epochs));
+  require(c.batch_size % c.accumulate_steps == 0,
+          "--batch-size " + std::to_string(c.batch_size) + " is not divisible by --accumulate-steps " +
+              std::to_string(c.accumulate_steps) + ": each micro-batch is an equal share (use " +
+              nearest_multiples(c.batch_size, c.accumulate_steps) + ")");
   require(c.node_rank >= 0 && c.node_rank < c.nodes, "--node-rank must be in [0, --nodes)");
   require(c.master_port != 0 || c.nodes == 1,
           "--master-port must be given when --nodes > 1 (every machine needs the same one)");

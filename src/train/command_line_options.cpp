@@ -13,6 +13,8 @@ using C = TrainConfig;
 // Bounds that keep the arithmetic on them (milliseconds, ranks) in range.
 constexpr int64_t kWeekSeconds = 7 * 24 * 3600;
 constexpr int64_t kMostNodes = 65536;
+// More micro-batches than this would each be smaller than one sample of any batch we take.
+constexpr int64_t kMostAccumulateSteps = 65536;
 
 std::vector<CommandLineOption> data_options() {
   return {
@@ -32,6 +34,9 @@ std::vector<CommandLineOption> training_options() {
       number("Training", "epochs", "number of epochs", &C::epochs, at_least(1).citing_value()),
       number("Training", "batch-size", "samples per step", &C::batch_size,
              at_least(1).citing_value()),
+      number("Training", "accumulate-steps",
+             "micro-batches per step: gradients summed over batch-size/N samples at a time",
+             &C::accumulate_steps, between(1, kMostAccumulateSteps).citing_value()),
       number("Training", "lr", "learning rate", &C::lr, positive().citing_value()),
       number("Training", "momentum", "SGD momentum", &C::momentum, fraction()),
       flag("Training", "nesterov", "Nesterov momentum", &C::nesterov),
@@ -64,10 +69,22 @@ std::vector<CommandLineOption> device_options() {
   };
 }
 
+// --amp-dtype given is autocast on in that dtype: --amp alone is --amp-dtype bf16.
+CommandLineOption implying_amp(CommandLineOption option) {
+  option.read = [read = option.read](const std::string& value, TrainConfig& c) {
+    read(value, c);
+    c.fast_path.amp = true;
+  };
+  return option;
+}
+
 std::vector<CommandLineOption> fast_path_options() {
   return {
       flag("Fast path", "amp", "bf16 autocast for the forward pass (mixed precision)",
            in_fast_path(&FastPath::amp)),
+      implying_amp(choice("Fast path", "amp-dtype",
+                          "autocast in bf16 | fp16 (fp16: with loss scaling, GPUs only); implies --amp",
+                          in_fast_path(&FastPath::amp_dtype), {"bf16", "fp16"})),
       flag("Fast path", "channels-last", "NHWC memory layout for convolutions",
            in_fast_path(&FastPath::channels_last)),
       flag("Fast path", "data-on-device", "hold the whole dataset on the GPU, augment it there",
@@ -86,6 +103,9 @@ std::vector<CommandLineOption> distributed_options() {
           .needs(distributed),
       number("Distributed", "dist-timeout", "seconds to wait for the other ranks",
              &C::dist_timeout, between(1, kWeekSeconds))
+          .needs(distributed),
+      flag("Distributed", "sync-bn", "BatchNorm statistics over all ranks' samples (SyncBatchNorm)",
+           &C::sync_bn)
           .needs(distributed),
       number("Distributed", "nodes", "machines taking part", &C::nodes, between(1, kMostNodes))
           .needs(spawn),

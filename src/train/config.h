@@ -10,7 +10,8 @@ namespace tutorial {
 
 // The fast path's switches (train/fast_path.h); all off by default.
 struct FastPath {
-  bool amp = false;             // bf16 autocast for the forward pass
+  bool amp = false;             // autocast for the forward pass, in amp_dtype
+  std::string amp_dtype = "bf16";  // bf16 | fp16 (fp16: with dynamic loss scaling, train/grad_scaler.h)
   bool channels_last = false;   // NHWC memory layout for 4-d weights and inputs
   bool data_on_device = false;  // the whole dataset held on the training device
   bool cuda_graph = false;      // capture one training step, replay it (CUDA only)
@@ -25,6 +26,7 @@ struct TrainConfig {
   std::string model = "mlp";
   int64_t epochs = 5;
   int64_t batch_size = 64;
+  int64_t accumulate_steps = 1;       // micro-batches per optimizer step (gradients summed)
   double lr = 1e-3;
   double momentum = 0.0;
   bool nesterov = false;
@@ -42,6 +44,7 @@ struct TrainConfig {
   // Distributed stages
   std::string backend = "auto";       // auto | nccl | gloo
   int64_t dist_timeout = 600;         // seconds to wait for other ranks
+  bool sync_bn = false;               // BatchNorm statistics over all ranks' samples
   // Stage 4: the program starts its own ranks (torch.multiprocessing.spawn)
   int64_t nodes = 1;
   int64_t nproc_per_node = 1;         // worker processes on this node (one per GPU)

@@ -416,3 +416,16 @@ TEST(BatchSplit, ABatchTheRanksDoNotDivideIsRefusedNamingBoth) {
   EXPECT_TRUE(throws_user_error([] { batch_per_rank(1, 2); },
                                 {"--batch-size 1 is not divisible by the world size 2", "(use 2)"}));
 }
+
+// --accumulate-steps N splits each rank's share again: 64 over 2 ranks x 4
+// micro-batches is 8 samples a micro-batch; over 3 x 2 it does not divide.
+TEST(BatchSplit, AccumulationSplitsEachRanksShareAgain) {
+  EXPECT_EQ(batch_per_rank(64, 2, 4), 32);
+  EXPECT_EQ(batch_per_rank(64, 1, 64), 64);
+  EXPECT_TRUE(throws_user_error([] { batch_per_rank(64, 3, 2); },
+                                {"--batch-size 64 is not divisible by the world size 3 x "
+                                 "--accumulate-steps 2 = 6",
+                                 "equal share of each micro-batch", "use 60 or 66"}));
+  EXPECT_TRUE(throws_user_error([] { batch_per_rank(32, 2, 32); },
+                                {"x --accumulate-steps 32 = 64", "(use 64)"}));
+}
