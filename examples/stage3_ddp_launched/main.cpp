@@ -36,7 +36,8 @@ int train_worker(const TrainConfig& config, const LaunchEnv& env) {  // [*]
   // ------------------------------------------------------------------ data
   prepare_output_folder(config.output_dir);  // refused now, not after training
   TrainingData data = load_training_data(config, device);
-  const int64_t rank_batch_size = batch_per_rank(config.batch_size, env.world_size, config.accumulate_steps);  // [*] an equal share
+  const int64_t rank_batch_size =
+      batch_per_rank(config.batch_size, env.world_size, config.accumulate_steps);  // [*] an equal share
   BatchLoader train_dataloader(
       data.train, ShardedSampler(data.train.size(), SamplerOptions().seed(config.seed).shard(env)),  // [*]
       loader_options(config, device).batch_size(rank_batch_size));  // [*]
@@ -56,6 +57,7 @@ int train_worker(const TrainConfig& config, const LaunchEnv& env) {  // [*]
                              config.warmup_epochs * train_dataloader.num_batches()),
                   data.train_transform, data.test_transform,
                   trainer_options(config, env.rank, env.world_size));  // [*]
+  trainer.set_gradient_sync([&](bool sync) { ddp.require_backward_grad_sync(sync); });  // [*] --accumulate-steps
 
   ConfigRows rows = describe_run(config, data, *model.module(), describe_device(device));
   add_world_rows(rows, env, group.backend_name(), rank_batch_size);  // [*] world size, batch per rank

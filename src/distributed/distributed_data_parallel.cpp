@@ -90,6 +90,7 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
   bool callback_queued = false;
   std::vector<bool> ready;
   size_t next_bucket = 0;     // buckets launch in order: the same order on every rank
+  int64_t launched = 0;       // all-reduces launched, ever
 
   Reducer(ProcessGroup& g, bool find_unused_parameters)
       : group(g), find_unused(find_unused_parameters), communicates(g.world_size() > 1) {}
@@ -201,6 +202,7 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
     while (next_bucket < buckets.size() && buckets[next_bucket].pending == 0) {
       std::vector<torch::Tensor> tensors{buckets[next_bucket].buffer};
       buckets[next_bucket++].work = group.collectives().allreduce(tensors);
+      ++launched;
     }
   }
 
@@ -276,14 +278,20 @@ int64_t DistributedDataParallel::num_buckets() const {
   return static_cast<int64_t>(reducer_->buckets.size());
 }
 
-DistributedDataParallel::NoSync::NoSync(DistributedDataParallel& ddp) : ddp_(ddp) {
-  std::lock_guard<std::mutex> lock(ddp_.reducer_->mutex);
-  ddp_.reducer_->syncing = false;
+int64_t DistributedDataParallel::all_reduces_launched() const {
+  std::lock_guard<std::mutex> lock(reducer_->mutex);
+  return reducer_->launched;
 }
 
-DistributedDataParallel::NoSync::~NoSync() {
-  std::lock_guard<std::mutex> lock(ddp_.reducer_->mutex);
-  ddp_.reducer_->syncing = true;
+void DistributedDataParallel::require_backward_grad_sync(bool sync) {
+  std::lock_guard<std::mutex> lock(reducer_->mutex);
+  reducer_->syncing = sync;
 }
+
+DistributedDataParallel::NoSync::NoSync(DistributedDataParallel& ddp) : ddp_(ddp) {
+  ddp_.require_backward_grad_sync(false);
+}
+
+DistributedDataParallel::NoSync::~NoSync() { ddp_.require_backward_grad_sync(true); }
 
 }  // namespace tutorial

@@ -74,6 +74,7 @@ class DistributedDataParallel {
 
   // Gradient accumulation: backward passes while the returned guard lives do
   // not communicate; the first one after it all-reduces the accumulated sum.
+  // (The guard is require_backward_grad_sync(false), then (true) again.)
   class NoSync {
    public:
     explicit NoSync(DistributedDataParallel& ddp);
@@ -83,7 +84,13 @@ class DistributedDataParallel {
   };
   NoSync no_sync() { return NoSync(*this); }
 
+  // PyTorch's ddp.require_backward_grad_sync: whether the backward after the
+  // next forward all-reduces (true, the default) or only accumulates.
+  void require_backward_grad_sync(bool sync);
+
   int64_t num_buckets() const;
+  // Bucket all-reduces launched since construction (tests count them).
+  int64_t all_reduces_launched() const;
   const std::shared_ptr<torch::nn::Module>& module() const { return module_; }
 
  private:

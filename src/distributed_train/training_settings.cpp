@@ -39,7 +39,7 @@ Settings training_settings(const TrainConfig& c) {
       {"--seed", std::to_string(c.seed)},
       {"--max-steps", number(c.max_steps)},
       {"--amp", flag(c.fast_path.amp)},
-      {"--amp-dtype", c.fast_path.amp_dtype},
+      {"--amp-dtype", c.fast_path.fp16 ? "fp16" : "bf16"},
       {"--channels-last", flag(c.fast_path.channels_last)},
       {"--data-on-device", flag(c.fast_path.data_on_device)},
       {"--cuda-graph", flag(c.fast_path.cuda_graph)},

@@ -114,6 +114,13 @@ std::string Checkpoints::save(const torch::nn::Module& model,
   // cannot read a pickled float.
   checkpoint.insert("epoch_loss_sum",
                     torch::tensor(position.epoch_loss_sum, torch::TensorOptions(torch::kDouble)));
+  if (position.loss_scale.scale != 0) {  // fp16's scaler, as GradScaler.state_dict() names it
+    checkpoint.insert("loss_scale", torch::tensor(position.loss_scale.scale,
+                                                  torch::TensorOptions(torch::kDouble)));
+    checkpoint.insert("loss_scale_growth_tracker",
+                      torch::tensor(position.loss_scale.growth_tracker,
+                                    torch::TensorOptions(torch::kLong)));
+  }
   checkpoint.insert("model", state_dict_of(model));
   checkpoint.insert("optimizer", bytes_tensor(optimizer_bytes.str()));
   checkpoint.insert("cpu_rng_state", rng_state);
@@ -185,8 +192,22 @@ TrainingPosition Checkpoints::load(const fs::path& path, torch::nn::Module& mode
   const bool has_loss = dict.contains("epoch_loss_sum") && dict.at("epoch_loss_sum").isTensor() &&
                         dict.at("epoch_loss_sum").toTensor().numel() == 1 &&
                         dict.at("epoch_loss_sum").toTensor().is_floating_point();
-  return {position[0].item<int64_t>(), position[1].item<int64_t>(), position[2].item<int64_t>(),
-          has_loss ? dict.at("epoch_loss_sum").toTensor().item<double>() : 0.0};
+  TrainingPosition loaded{position[0].item<int64_t>(), position[1].item<int64_t>(),
+                          position[2].item<int64_t>(),
+                          has_loss ? dict.at("epoch_loss_sum").toTensor().item<double>() : 0.0};
+  if (dict.contains("loss_scale")) {  // a run with fp16's scaler
+    auto scalar = [&](const std::string& key, bool floating) {
+      const auto& v = field(key);
+      if (!v.isTensor() || v.toTensor().numel() != 1 ||
+          v.toTensor().is_floating_point() != floating) {
+        throw UserError(source + ": not a checkpoint (bad " + key + ")");
+      }
+      return v.toTensor();
+    };
+    loaded.loss_scale.scale = scalar("loss_scale", true).item<double>();
+    loaded.loss_scale.growth_tracker = scalar("loss_scale_growth_tracker", false).item<int64_t>();
+  }
+  return loaded;
 }
 
 TrainingPosition Checkpoints::resume(const std::string& what, torch::nn::Module& model,

@@ -12,6 +12,7 @@
 #pragma once
 
 #include "train/config.h"
+#include "train/grad_scaler.h"
 
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
@@ -31,6 +32,8 @@ struct TrainingPosition {
   // rank 0's is the one recorded), so that a resumed epoch records the mean
   // over all its batches. 0 at an epoch's start.
   double epoch_loss_sum = 0;
+  // fp16's loss scaler (train/grad_scaler.h) at that point; scale 0: none.
+  LossScaleState loss_scale = {};
 };
 
 // The settings a checkpoint can only be resumed under, as "name=value" lines.

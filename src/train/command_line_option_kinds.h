@@ -63,8 +63,7 @@ std::vector<int64_t> device_list_from_text(const std::string& name, const std::s
 // ----------------------------------------------------------------------- kinds
 
 // A nested field: in_fast_path(&FastPath::amp) is config.fast_path.amp.
-template <typename T>
-auto in_fast_path(T FastPath::*member) {
+inline auto in_fast_path(bool FastPath::*member) {
   return [member](auto& config) -> auto& { return config.fast_path.*member; };
 }
 

@@ -69,11 +69,20 @@ std::vector<CommandLineOption> device_options() {
   };
 }
 
-// --amp-dtype given is autocast on in that dtype: --amp alone is --amp-dtype bf16.
-CommandLineOption implying_amp(CommandLineOption option) {
-  option.read = [read = option.read](const std::string& value, TrainConfig& c) {
-    read(value, c);
+// --amp-dtype bf16 | fp16: FastPath holds it as a switch (fp16), and giving
+// it turns autocast on: --amp alone is --amp-dtype bf16.
+CommandLineOption amp_dtype_option() {
+  CommandLineOption option;
+  option.group = "Fast path";
+  option.name = "amp-dtype";
+  option.help = "autocast in bf16 | fp16 (fp16: with loss scaling, GPUs only); implies --amp";
+  option.text_of = [](const TrainConfig& c) {
+    return std::string(c.fast_path.fp16 ? "fp16" : "bf16");
+  };
+  option.read = [rule = one_of({"bf16", "fp16"})](const std::string& value, TrainConfig& c) {
+    rule("amp-dtype", value);
     c.fast_path.amp = true;
+    c.fast_path.fp16 = value == "fp16";
   };
   return option;
 }
@@ -82,9 +91,7 @@ std::vector<CommandLineOption> fast_path_options() {
   return {
       flag("Fast path", "amp", "bf16 autocast for the forward pass (mixed precision)",
            in_fast_path(&FastPath::amp)),
-      implying_amp(choice("Fast path", "amp-dtype",
-                          "autocast in bf16 | fp16 (fp16: with loss scaling, GPUs only); implies --amp",
-                          in_fast_path(&FastPath::amp_dtype), {"bf16", "fp16"})),
+      amp_dtype_option(),
       flag("Fast path", "channels-last", "NHWC memory layout for convolutions",
            in_fast_path(&FastPath::channels_last)),
       flag("Fast path", "data-on-device", "hold the whole dataset on the GPU, augment it there",

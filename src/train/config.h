@@ -10,11 +10,11 @@ namespace tutorial {
 
 // The fast path's switches (train/fast_path.h); all off by default.
 struct FastPath {
-  bool amp = false;             // autocast for the forward pass, in amp_dtype
-  std::string amp_dtype = "bf16";  // bf16 | fp16 (fp16: with dynamic loss scaling, train/grad_scaler.h)
+  bool amp = false;             // autocast for the forward pass: bf16, or fp16 if `fp16`
   bool channels_last = false;   // NHWC memory layout for 4-d weights and inputs
   bool data_on_device = false;  // the whole dataset held on the training device
   bool cuda_graph = false;      // capture one training step, replay it (CUDA only)
+  bool fp16 = false;            // --amp-dtype fp16: autocast in float16, with loss scaling
 };
 
 struct TrainConfig {

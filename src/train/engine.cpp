@@ -40,6 +40,7 @@ TrainerOptions trainer_options(const TrainConfig& config, int64_t rank, int64_t 
   options.epochs = config.epochs;
   options.progress = config.progress && stdout_is_interactive();
   options.label_smoothing = config.label_smoothing;
+  options.accumulate_steps = config.accumulate_steps;
   return options;
 }
 
@@ -56,7 +57,8 @@ Trainer::Trainer(torch::nn::Module& model, ForwardFn forward, torch::optim::Opti
       augment_generator_(at::make_generator<at::CPUGeneratorImpl>(options.seed)),
       device_(device_of(model)),
       progress_(out(), options.progress) {
-  if (options_.fast_path.amp) {
+  if (needs_loss_scaling(options_.fast_path)) scaler_ = std::make_unique<GradScaler>();
+  if (options_.fast_path.amp && !scaler_) {
     const std::string slowdown = amp_slowdown_reason(device_, this_cpu_flags());
     if (!slowdown.empty()) {
       out() << "--amp: " << slowdown << "; training in bf16 as asked" << std::endl;
@@ -65,7 +67,7 @@ Trainer::Trainer(torch::nn::Module& model, ForwardFn forward, torch::optim::Opti
   if (options_.fast_path.cuda_graph) {
     foreach_sgd_ = dynamic_cast<ForeachSgd*>(&optimizer_);
     const std::string reason = cuda_graph_unavailable_reason(
-        device_, schedule_.kind(), options_.world_size, foreach_sgd_ != nullptr);
+        device_, schedule_.kind(), options_.world_size, foreach_sgd_ != nullptr, scaler_ != nullptr);
     if (reason.empty()) {
       // The captured step reads the rate from the device: every schedule replays.
       if (foreach_sgd_) foreach_sgd_->hold_lr_on_device(device_);
@@ -81,26 +83,53 @@ Trainer::Trainer(torch::nn::Module& model, ForwardFn forward, torch::optim::Opti
 
 Trainer::~Trainer() = default;
 
-torch::Tensor Trainer::train_step(const torch::Tensor& images, const torch::Tensor& labels) {
+torch::Tensor Trainer::forward_backward(const torch::Tensor& images, const torch::Tensor& labels,
+                                       double weight) {
   // Compute prediction error
   torch::Tensor loss;
   {
-    AutocastScope autocast(options_.fast_path.amp, device_);
+    AutocastScope autocast(options_.fast_path.amp, device_, autocast_dtype(options_.fast_path));
     auto pred = forward_(images);
     loss = torch::nn::functional::cross_entropy(
         pred.to(torch::kFloat), labels,
         torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(options_.label_smoothing));
   }
+  // A micro-batch's share of the batch's mean loss (no multiply for a whole batch).
+  if (weight != 1.0) loss = loss * weight;
 
   // Backpropagation
+  (scaler_ ? scaler_->scale(loss) : loss).backward();
+  return loss.detach();
+}
+
+torch::Tensor Trainer::train_step(const torch::Tensor& images, const torch::Tensor& labels) {
   if (graphed_step_) {
     zero_gradients_in_place(optimizer_);
   } else {
     free_gradients(optimizer_);
   }
-  loss.backward();
-  optimizer_.step();
-  return loss.detach();
+  torch::Tensor loss;
+  if (options_.accumulate_steps == 1) {
+    loss = forward_backward(images, labels, 1.0);
+  } else {
+    // Gradient accumulation: the gradients of N micro-batches add up in
+    // .grad; under DDP only the last backward all-reduces their sum.
+    const auto image_parts = images.chunk(options_.accumulate_steps);
+    const auto label_parts = labels.chunk(options_.accumulate_steps);
+    const double batch = static_cast<double>(labels.size(0));
+    for (size_t i = 0; i < image_parts.size(); ++i) {
+      if (gradient_sync_) gradient_sync_(i + 1 == image_parts.size());
+      const auto part = forward_backward(image_parts[i], label_parts[i],
+                                         static_cast<double>(label_parts[i].size(0)) / batch);
+      loss = loss.defined() ? loss + part : part;
+    }
+  }
+  if (scaler_) {
+    scaler_->step(optimizer_);  // unscales; skips the step on inf/NaN gradients
+  } else {
+    optimizer_.step();
+  }
+  return loss;
 }
 
 TrainEpochResult Trainer::train_epoch(BatchLoader& loader) {
@@ -112,6 +141,7 @@ TrainEpochResult Trainer::train_epoch(BatchLoader& loader) {
   progress_.start(loader.epoch() + 1, options_.epochs, dataset_size);
   epoch_loss_sum_ = torch::Tensor();
   if (loader.position() == 0) resumed_epoch_loss_sum_ = 0;  // only a resumed epoch has one
+  const int64_t skipped_before = scaler_ ? scaler_->skipped_steps() : 0;
   for (int64_t batch_index = loader.position(); !reached_max_steps(); ++batch_index) {
     auto batch = loader.next();
     if (!batch) break;
@@ -150,6 +180,13 @@ TrainEpochResult Trainer::train_epoch(BatchLoader& loader) {
     }
   }
   progress_.clear();
+  if (scaler_ && scaler_->skipped_steps() > skipped_before) {
+    out() << strprintf("fp16 loss scaling: %lld of %lld steps skipped (inf/NaN gradients), "
+                       "scale now %g",
+                       static_cast<long long>(scaler_->skipped_steps() - skipped_before),
+                       static_cast<long long>(result.steps), scaler_->current_scale())
+          << std::endl;
+  }
   // Over all the epoch's batches, those before a resume included.
   result.mean_loss = loader.position() > 0 ? epoch_loss_sum() / loader.position() : 0;
   result.seconds = seconds_since(start);
@@ -159,11 +196,14 @@ TrainEpochResult Trainer::train_epoch(BatchLoader& loader) {
 void Trainer::resume_from(const TrainingPosition& position) {
   step_ = position.step;
   resumed_epoch_loss_sum_ = position.epoch_loss_sum;
+  if (scaler_) scaler_->load_state(position.loss_scale);
 }
 
 TrainingPosition Trainer::position(const BatchLoader& loader) const {
-  if (loader.position() >= loader.num_batches()) return {loader.epoch() + 1, 0, step_};
-  return {loader.epoch(), loader.position(), step_, epoch_loss_sum()};
+  TrainingPosition position{loader.epoch(), loader.position(), step_, epoch_loss_sum()};
+  if (loader.position() >= loader.num_batches()) position = {loader.epoch() + 1, 0, step_};
+  if (scaler_) position.loss_scale = scaler_->state();
+  return position;
 }
 
 double Trainer::epoch_loss_sum() const {
@@ -181,7 +221,7 @@ EvalResult Trainer::evaluate(BatchLoader& loader) {
                                   options_.fast_path);
     torch::Tensor pred;
     {
-      AutocastScope autocast(options_.fast_path.amp, device_);
+      AutocastScope autocast(options_.fast_path.amp, device_, autocast_dtype(options_.fast_path));
       pred = forward_(images).to(torch::kFloat);
     }
     auto loss = torch::nn::functional::cross_entropy(pred, batch->labels);

@@ -10,6 +10,7 @@
 #include "pipeline/transforms.h"
 #include "train/checkpoints.h"
 #include "train/config.h"
+#include "train/grad_scaler.h"
 #include "train/graphed_step.h"
 #include "train/lr_schedule.h"
 #include "train/optimizer.h"
@@ -33,7 +34,13 @@ struct TrainerOptions {
   int64_t epochs = 0;          // for the progress bar's "Epoch 2/5"
   bool progress = false;       // draw a progress bar (core/progress_bar.h)
   double label_smoothing = 0;  // of the training loss (the test loss is plain cross-entropy)
+  int64_t accumulate_steps = 1;  // micro-batches per step, their gradients summed
 };
+
+// Turns a DDP wrapper's gradient all-reduce on (true) or off for the next
+// forward and backward, as PyTorch's ddp.require_backward_grad_sync: with
+// --accumulate-steps N only the last of a step's N backward passes all-reduces.
+using GradientSyncFn = std::function<void(bool sync)>;
 
 // The options a stage trains with: its configuration's, a progress bar where
 // stdout is a terminal (and not --no-progress), and, under DDP, this rank (its
@@ -91,6 +98,8 @@ class Trainer {
   // including the losses of the batches done before it.
   void resume_from(const TrainingPosition& position);
   void set_step_hook(StepHook hook) { step_hook_ = std::move(hook); }
+  // Under DDP: how to switch its all-reduce off for all but a step's last micro-batch.
+  void set_gradient_sync(GradientSyncFn sync) { gradient_sync_ = std::move(sync); }
   // Where training stands with `loader` once its epoch was evaluated and
   // recorded: its epoch and next batch (the next epoch's start after its
   // last batch), this trainer's step and, mid-epoch, the epoch's loss sum.
@@ -105,7 +114,13 @@ class Trainer {
 
  private:
   // Forward, loss, backward and optimizer step on one batch; returns the loss.
+  // With --accumulate-steps N: forward and backward on each of N
+  // micro-batches, each loss weighted by its share of the batch, so the
+  // summed gradients are those of the batch's mean loss; then one step.
   torch::Tensor train_step(const torch::Tensor& images, const torch::Tensor& labels);
+  // The loss of `images` and its backward (scaled, with fp16's scaler).
+  torch::Tensor forward_backward(const torch::Tensor& images, const torch::Tensor& labels,
+                                 double weight);
 
   torch::nn::Module& model_;
   ForwardFn forward_;
@@ -118,6 +133,8 @@ class Trainer {
   std::unique_ptr<GraphedStep> graphed_step_;
   ForeachSgd* foreach_sgd_ = nullptr;  // with a graph: the optimizer, if its rate can live on the device
   StepHook step_hook_;
+  GradientSyncFn gradient_sync_;
+  std::unique_ptr<GradScaler> scaler_;  // --amp-dtype fp16
   ProgressBar progress_;
   int64_t step_ = 0;
   torch::Tensor epoch_loss_sum_;       // on the device: no host sync per step

@@ -2,6 +2,7 @@
 #include "train/fast_path.h"
 
 #include "core/cpu_features.h"
+#include "core/errors.h"
 #include "core/torch_compat.h"
 
 #include <ATen/Context.h>
@@ -13,7 +14,10 @@ namespace tutorial {
 std::string describe_fast_path(const FastPath& fast_path, bool amp_is_slow,
                                const std::string& graph_unavailable) {
   std::vector<std::string> parts;
-  if (fast_path.amp) parts.push_back(amp_is_slow ? "amp bf16 (slow on this CPU)" : "amp bf16");
+  if (fast_path.amp && needs_loss_scaling(fast_path)) parts.push_back("amp fp16, loss scaling");
+  if (fast_path.amp && !needs_loss_scaling(fast_path)) {
+    parts.push_back(amp_is_slow ? "amp bf16 (slow on this CPU)" : "amp bf16");
+  }
   if (fast_path.channels_last) parts.push_back("channels-last");
   if (fast_path.data_on_device) parts.push_back("data on device");
   if (fast_path.cuda_graph) {
@@ -49,19 +53,32 @@ torch::Tensor in_model_layout(const torch::Tensor& images, const FastPath& fast_
   return images.contiguous(at::MemoryFormat::ChannelsLast);
 }
 
+at::ScalarType autocast_dtype(const FastPath& fast_path) {
+  return fast_path.fp16 ? at::kHalf : at::kBFloat16;
+}
+
+bool needs_loss_scaling(const FastPath& fast_path) {
+  return fast_path.amp && autocast_dtype(fast_path) == at::kHalf;
+}
+
 void apply_fast_path(const FastPath& fast_path, torch::Device device, torch::nn::Module& model) {
+  if (needs_loss_scaling(fast_path) && !device.is_cuda()) {
+    throw UserError("--amp-dtype fp16 needs a CUDA device, and this run is on the " +
+                    device.str() + " (on a CPU, autocast is bf16: --amp)");
+  }
   if (fast_path.channels_last) convert_to_channels_last(model);
   // The autotuner times each convolution's algorithms once per shape; the
   // shapes here are fixed (the last batch of an epoch adds one more).
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
 }
 
-AutocastScope::AutocastScope(bool enabled, torch::Device device) : type_(device.type()) {
+AutocastScope::AutocastScope(bool enabled, torch::Device device, at::ScalarType dtype)
+    : type_(device.type()) {
   if (!enabled) return;
   active_ = true;
   was_enabled_ = compat::autocast_enabled(type_);
   previous_dtype_ = compat::autocast_dtype(type_);
-  compat::set_autocast(type_, true, at::kBFloat16);
+  compat::set_autocast(type_, true, dtype);
   at::autocast::increment_nesting();
 }
 

@@ -31,7 +31,8 @@ std::string amp_slowdown_reason(torch::Device device,
 
 // Done once to the model before training: its 4-d weights to channels-last
 // with --channels-last, and cuDNN's autotuner on for CUDA (shapes are fixed).
-// (--data-on-device is load_training_data's.)
+// (--data-on-device is load_training_data's.) --amp-dtype fp16 on a CPU is a
+// UserError: LibTorch's CPU autocast is for bf16 (1.13 knows nothing else).
 void apply_fast_path(const FastPath& fast_path, torch::Device device, torch::nn::Module& model);
 
 // Every parameter and buffer with 4 dimensions (convolution weights) in
@@ -41,12 +42,17 @@ void convert_to_channels_last(torch::nn::Module& model);
 // A batch of images in the layout the model's weights use.
 torch::Tensor in_model_layout(const torch::Tensor& images, const FastPath& fast_path);
 
-// While alive and `enabled`, eligible ops on `device` run in bfloat16
-// (torch.autocast(device_type, dtype=torch.bfloat16)); restores the previous
-// state and frees autocast's cast-weight cache when it ends.
+// The dtype --amp autocasts to: bf16, or fp16 with --amp-dtype fp16.
+at::ScalarType autocast_dtype(const FastPath& fast_path);
+// fp16 needs loss scaling (train/grad_scaler.h); bf16 has float32's range.
+bool needs_loss_scaling(const FastPath& fast_path);
+
+// While alive and `enabled`, eligible ops on `device` run in `dtype`
+// (torch.autocast(device_type, dtype=...)); restores the previous state and
+// frees autocast's cast-weight cache when it ends.
 class AutocastScope {
  public:
-  AutocastScope(bool enabled, torch::Device device);
+  AutocastScope(bool enabled, torch::Device device, at::ScalarType dtype = at::kBFloat16);
   ~AutocastScope();
   AutocastScope(const AutocastScope&) = delete;
   AutocastScope& operator=(const AutocastScope&) = delete;

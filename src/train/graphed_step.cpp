@@ -16,12 +16,16 @@
 namespace tutorial {
 
 std::string cuda_graph_unavailable_reason(torch::Device device, const std::string& schedule,
-                                          int64_t world_size, bool lr_on_device) {
+                                          int64_t world_size, bool lr_on_device,
+                                          bool loss_scaling) {
   if (!device.is_cuda()) return "CUDA graphs need a CUDA device, not " + device.str();
   if (!TUTORIAL_WITH_CUDA) return "this LibTorch was built without CUDA";
   if (schedule == "cosine" && !lr_on_device) {
     return "--schedule cosine changes the learning rate every step, and this optimizer's "
            "captured step holds it fixed";
+  }
+  if (loss_scaling) {
+    return "--amp-dtype fp16's loss scaling decides on the host whether each step is taken";
   }
   if (world_size > 1) {
     return "DDP's gradient all-reduce is not captured (world size " + std::to_string(world_size) +

@@ -20,9 +20,11 @@ using TrainStep =
 
 // Why a training step cannot be captured as a CUDA graph here, or "" if it
 // can. `lr_on_device`: the optimizer reads its rate from a device tensor
-// (ForeachSgd::hold_lr_on_device), so any schedule replays.
+// (ForeachSgd::hold_lr_on_device), so any schedule replays. `loss_scaling`:
+// fp16's GradScaler, which decides on the host whether a step is taken.
 std::string cuda_graph_unavailable_reason(torch::Device device, const std::string& schedule,
-                                          int64_t world_size, bool lr_on_device);
+                                          int64_t world_size, bool lr_on_device,
+                                          bool loss_scaling = false);
 
 // Runs `step` eagerly for its first `warmup_steps` calls on a side stream
 // (where cuDNN's autotuner, the optimizer's state and the allocator settle),

@@ -28,7 +28,12 @@ ConfigRows describe_run(const TrainConfig& c, const TrainingData& data,
       {"augmentation", data.train_transform.augment ? "random crop (pad 4) + flip" : "none"},
       {"model", c.model + " (" + std::to_string(count_parameters(model)) + " parameters)"},
       {"epochs", std::to_string(c.epochs)},
-      {"batch size", std::to_string(c.batch_size)},
+      {"batch size", std::to_string(c.batch_size) +
+                         (c.accumulate_steps > 1
+                              ? strprintf(" (%lld micro-batches of %lld, gradients summed)",
+                                          static_cast<long long>(c.accumulate_steps),
+                                          static_cast<long long>(c.batch_size / c.accumulate_steps))
+                              : "")},
       {"optimizer", strprintf("SGD lr %g momentum %g%s weight decay %g", c.lr, c.momentum,
                               c.nesterov ? " nesterov" : "", c.weight_decay)},
       {"lr schedule", c.schedule + (c.warmup_epochs > 0 ? ", after " + std::to_string(c.warmup_epochs) +
@@ -43,7 +48,8 @@ ConfigRows describe_run(const TrainConfig& c, const TrainingData& data,
   // What rules a graph out whatever the rank count (the Trainer says the rest).
   const std::string graph_unavailable =
       c.fast_path.cuda_graph ? cuda_graph_unavailable_reason(device_of(model), c.schedule,
-                                                             /*world_size=*/1, /*lr_on_device=*/true)
+                                                             /*world_size=*/1, /*lr_on_device=*/true,
+                                                             needs_loss_scaling(c.fast_path))
                              : "";
   const std::string fast_path = describe_fast_path(c.fast_path, amp_is_slow, graph_unavailable);
   if (fast_path != "off") rows.insert(rows.begin() + 3, {"fast path", fast_path});

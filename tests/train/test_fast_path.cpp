@@ -233,6 +233,9 @@ TEST(FastPath, CudaGraphReasonsNameTheObstacle) {
   EXPECT_EQ(cuda_graph_unavailable_reason(gpu, "step", 1, false), "");
   EXPECT_NE(cuda_graph_unavailable_reason(gpu, "cosine", 1, false).find("cosine"), std::string::npos);
   EXPECT_EQ(cuda_graph_unavailable_reason(gpu, "cosine", 1, true), "");  // ForeachSgd
+  EXPECT_NE(cuda_graph_unavailable_reason(gpu, "constant", 1, true, /*loss_scaling=*/true)
+                .find("--amp-dtype fp16"),
+            std::string::npos);
   EXPECT_NE(cuda_graph_unavailable_reason(gpu, "constant", 2, true).find("world size 2"),
             std::string::npos);
 }
