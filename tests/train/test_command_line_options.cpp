@@ -70,6 +70,7 @@ TEST(CommandLineOptions, StageOptionsAreOfferedOnlyByTheirStages) {
       {"devices", StageFeature::kDeviceList},
       {"backend", StageFeature::kDistributed},
       {"dist-timeout", StageFeature::kDistributed},
+      {"sync-bn", StageFeature::kDistributed},
       {"nodes", StageFeature::kSpawn},
       {"nproc-per-node", StageFeature::kSpawn},
       {"node-rank", StageFeature::kSpawn},
