@@ -38,8 +38,7 @@ int train_worker(const TrainConfig& config, const LaunchEnv& env) {  // [*]
   // ------------------------------------------------------------------ data
   prepare_output_folder(config.output_dir);  // refused now, not after training
   TrainingData data = load_training_data(config, device);
-  const int64_t rank_batch_size =
-      batch_per_rank(config.batch_size, env.world_size, config.accumulate_steps);  // [*] an equal share
+  const int64_t rank_batch_size = batch_per_rank(config.batch_size, env.world_size, config.accumulate_steps);  // [*]
   BatchLoader train_dataloader(
       data.train, ShardedSampler(data.train.size(), SamplerOptions().seed(config.seed).shard(env)),  // [*]
       loader_options(config, device).batch_size(rank_batch_size));  // [*]
@@ -59,7 +58,7 @@ int train_worker(const TrainConfig& config, const LaunchEnv& env) {  // [*]
                              config.warmup_epochs * train_dataloader.num_batches()),
                   data.train_transform, data.test_transform,
                   trainer_options(config, env.rank, env.world_size));  // [*]
-  trainer.set_gradient_sync([&](bool sync) { ddp.require_backward_grad_sync(sync); });  // [*] --accumulate-steps
+  trainer.set_gradient_sync([&](bool sync) { ddp.require_backward_grad_sync(sync); });  // [*] no_sync()
 
   ConfigRows rows = describe_run(config, data, *model.module(), describe_device(device));
   add_world_rows(rows, env, group.backend_name(), rank_batch_size);  // [*] world size, batch per rank
@@ -68,8 +67,7 @@ int train_worker(const TrainConfig& config, const LaunchEnv& env) {  // [*]
 
   // ----------------------------------------------------------- checkpoints
   // --resume auto continues a stopped run exactly; SIGTERM saves and stops.
-  Checkpointing checkpoints(config, env.world_size, *model.module(), optimizer,
-                            rank_agreement(group));  // [*] rank 0 writes, all agree to stop
+  Checkpointing checkpoints(config, env.world_size, *model.module(), optimizer, rank_agreement(group));  // [*]
   const TrainingPosition start = checkpoints.start(trainer);
 
   // -------------------------------------------------------------- training

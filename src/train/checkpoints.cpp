@@ -12,6 +12,7 @@
 #include <torch/serialize.h>
 
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -206,6 +207,12 @@ TrainingPosition Checkpoints::load(const fs::path& path, torch::nn::Module& mode
     };
     loaded.loss_scale.scale = scalar("loss_scale", true).item<double>();
     loaded.loss_scale.growth_tracker = scalar("loss_scale_growth_tracker", false).item<int64_t>();
+    if (!(loaded.loss_scale.scale > 0) || !std::isfinite(loaded.loss_scale.scale) ||
+        loaded.loss_scale.growth_tracker < 0) {
+      throw UserError(source + ": not a checkpoint (loss scale " +
+                      std::to_string(loaded.loss_scale.scale) + ", growth tracker " +
+                      std::to_string(loaded.loss_scale.growth_tracker) + ")");
+    }
   }
   return loaded;
 }
