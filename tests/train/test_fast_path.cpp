@@ -46,7 +46,8 @@ struct RunOutcome {
 // stage does (same seed, same data order), and evaluates it.
 RunOutcome train(const std::string& model_name, FastPath fast_path, torch::Device device,
                  int64_t epochs = 1, int64_t samples = 96, int64_t batch_size = 16,
-                 const std::string& schedule = "constant", double lr = 0.05) {
+                 const std::string& schedule = "constant", double lr = 0.05,
+                 int64_t accumulate_steps = 1) {
   torch::manual_seed(0);
   ImageDataset train_set = colour_task(samples, 1), test_set = colour_task(48, 2);
   if (fast_path.data_on_device) {
@@ -73,9 +74,11 @@ RunOutcome train(const std::string& model_name, FastPath fast_path, torch::Devic
   testing::internal::CaptureStdout();
   RunOutcome outcome;
   {
+    TrainerOptions options{1000, 0, 0, fast_path};
+    options.accumulate_steps = accumulate_steps;
     Trainer trainer(*model.module(), [&](const torch::Tensor& x) { return model.forward(x); }, sgd,
                     LrSchedule(schedule, config.lr, epochs * train_loader.num_batches()),
-                    transform, transform, TrainerOptions{1000, 0, 0, fast_path});
+                    transform, transform, options);
     for (int64_t epoch = 0; epoch < epochs; ++epoch) {
       train_loader.start_epoch(epoch);
       outcome.mean_loss = trainer.train_epoch(train_loader).mean_loss;
@@ -225,6 +228,22 @@ TEST(FastPath, CudaGraphOnTheCpuSaysWhyAndTrainsEagerly) {
   EXPECT_TRUE(same_parameters(plain, graphed));
 }
 
+TEST(FastPath, TheTableNamesFp16AndItsLossScaling) {
+  FastPath fp16;
+  fp16.amp = true;
+  fp16.fp16 = true;
+  EXPECT_EQ(describe_fast_path(fp16), "amp fp16, loss scaling");
+  EXPECT_EQ(autocast_dtype(fp16), at::kHalf);
+  EXPECT_TRUE(needs_loss_scaling(fp16));
+  fp16.amp = false;  // --amp-dtype alone sets both; fp16 without amp is no autocast
+  EXPECT_FALSE(needs_loss_scaling(fp16));
+  FastPath bf16;
+  bf16.amp = true;
+  EXPECT_EQ(describe_fast_path(bf16), "amp bf16");
+  EXPECT_EQ(autocast_dtype(bf16), at::kBFloat16);
+  EXPECT_FALSE(needs_loss_scaling(bf16));
+}
+
 TEST(FastPath, CudaGraphReasonsNameTheObstacle) {
   EXPECT_NE(cuda_graph_unavailable_reason(torch::kCPU, "constant", 1, true), "");
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
@@ -273,6 +292,34 @@ TEST(FastPathCuda, CudaGraphTrainsLikeEagerAndCapturesOnceWhateverTheSchedule) {
     EXPECT_LT(max_difference(eager, graphed), 1e-5) << graphed.printed;
     EXPECT_NEAR(eager.mean_loss, graphed.mean_loss, 1e-5);
   }
+}
+
+// fp16 autocast with its loss scaling learns the task as float32 does; the
+// scaler's first steps (scale 65536) may overflow and be skipped, and say so.
+TEST(FastPathCuda, Fp16WithLossScalingTrainsLikeThePlainPath) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const torch::Device gpu(torch::kCUDA, 0);
+  const auto plain = train("resnet20", {}, gpu, 8, 192, 32, "constant", 0.05);
+  FastPath fp16;
+  fp16.amp = true;
+  fp16.fp16 = true;
+  const auto half = train("resnet20", fp16, gpu, 8, 192, 32, "constant", 0.05);
+  EXPECT_GT(plain.test.accuracy(), 0.9);
+  EXPECT_NEAR(half.test.accuracy(), plain.test.accuracy(), 0.05) << half.printed;
+  EXPECT_NEAR(half.test.average_loss(), plain.test.average_loss(), 0.1) << half.printed;
+  EXPECT_FALSE(same_parameters(plain, half)) << "fp16 must round somewhere";
+}
+
+// A captured step replays the micro-batch loop of --accumulate-steps too.
+TEST(FastPathCuda, AccumulationUnderACudaGraphTrainsLikeTheEagerRun) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const torch::Device gpu(torch::kCUDA, 0);
+  const auto eager = train("mlp", {}, gpu, 2, 96, 16, "constant", 0.05, /*accumulate_steps=*/2);
+  FastPath graph;
+  graph.cuda_graph = true;
+  const auto graphed = train("mlp", graph, gpu, 2, 96, 16, "constant", 0.05, 2);
+  EXPECT_GE(graphed.captures, 1) << graphed.printed;
+  EXPECT_LT(max_difference(eager, graphed), 1e-5);
 }
 
 TEST(FastPathCuda, AmpAndChannelsLastTrainLikeThePlainPath) {

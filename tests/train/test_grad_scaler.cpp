@@ -6,15 +6,14 @@
 #include "train/checkpoints.h"
 #include "train/grad_scaler.h"
 #include "train/optimizer.h"
+#include "test_files.h"
 #include "user_error_assertions.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/optim/sgd.h>
 
 #include <cmath>
-#include <filesystem>
 #include <limits>
 
 using namespace tutorial;
@@ -150,11 +149,9 @@ TEST(GradScaler, AScalerRestoredFromItsStateContinuesAsTheUninterruptedOne) {
 }
 
 TEST(GradScaler, ACheckpointKeepsTheScalerState) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("tutorial_test_scaler_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
+  tutorial::testdata::TempDir dir;
   Job job;
-  Checkpoints checkpoints(dir.string(), 2, "fingerprint=1\n");
+  Checkpoints checkpoints(dir / "out", 2, "fingerprint=1\n");
   TrainingPosition position{0, 3, 3, 1.5};
   position.loss_scale = {8192.0, 17};
   checkpoints.save(*job.model, *job.sgd, position);
@@ -164,21 +161,17 @@ TEST(GradScaler, ACheckpointKeepsTheScalerState) {
   // One without a scaler records none.
   checkpoints.save(*job.model, *job.sgd, TrainingPosition{0, 4, 4, 1.5});
   EXPECT_EQ(checkpoints.resume("auto", *job.model, *job.sgd).loss_scale.scale, 0.0);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(GradScaler, ACheckpointWithADamagedLossScaleIsRefusedNamingIt) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("tutorial_test_scaler_damaged_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
+  tutorial::testdata::TempDir dir;
   Job job;
-  Checkpoints checkpoints(dir.string(), 2, "fingerprint=1\n");
+  Checkpoints checkpoints(dir / "out", 2, "fingerprint=1\n");
   TrainingPosition position{0, 3, 3, 1.5};
   position.loss_scale = {-4.0, 0};
   const auto path = checkpoints.save(*job.model, *job.sgd, position);
   EXPECT_TRUE(throws_user_error([&] { checkpoints.resume(path, *job.model, *job.sgd); },
                                 {path, "not a checkpoint (loss scale -4"}));
-  std::filesystem::remove_all(dir);
 }
 
 TEST(GradScaler, ADamagedStateIsRefusedAndAnEmptyOneIgnored) {
