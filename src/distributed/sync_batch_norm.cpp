@@ -25,9 +25,11 @@ torch::Tensor per_channel(const torch::Tensor& v, const torch::Tensor& x) {
   return v.view(shape);
 }
 
+// Per channel, in float (double for double input). All tensors on the
+// input's device: nothing waits for the GPU.
 struct GlobalStatistics {
-  torch::Tensor mean, var;  // per channel, biased variance, float (double for double input)
-  int64_t count;            // values per channel over all ranks
+  torch::Tensor mean, var;  // var: biased, as normalisation uses it
+  torch::Tensor count;      // one value: values per channel over all ranks
 };
 
 // Forward's all-reduce: per channel the sum and the sum of squares of every
@@ -49,14 +51,10 @@ GlobalStatistics all_reduce_statistics(const torch::Tensor& x, ProcessGroup& gro
     stats[2 * channels].fill_(n);
   }
   group.all_reduce_sum(stats);
-  const auto total = static_cast<int64_t>(stats[2 * channels].item<double>());
-  TORCH_CHECK(total > 1, "Expected more than 1 value per channel when training, got input size ",
-              x.sizes(), " on this rank and ", total, " values per channel over all ranks");
-  const auto mean = stats.slice(0, 0, channels) / static_cast<double>(total);
-  const auto var =
-      (stats.slice(0, channels, 2 * channels) / static_cast<double>(total) - mean * mean)
-          .clamp_min(0);
-  return {mean.to(math_type), var.to(math_type), total};
+  const auto total = stats.slice(0, 2 * channels);
+  const auto mean = stats.slice(0, 0, channels) / total;
+  const auto var = (stats.slice(0, channels, 2 * channels) / total - mean * mean).clamp_min(0);
+  return {mean.to(math_type), var.to(math_type), total.to(math_type)};
 }
 
 // BatchNorm's running statistics, updated as BatchNorm would update them on
@@ -67,10 +65,9 @@ void update_running_statistics(torch::nn::BatchNorm2dImpl& bn, const GlobalStati
   const double momentum = bn.options.momentum().has_value()
                               ? *bn.options.momentum()
                               : 1.0 / bn.num_batches_tracked.item<double>();
-  const double unbiased = static_cast<double>(global.count) / static_cast<double>(global.count - 1);
+  const auto unbiased_var = global.var * global.count / (global.count - 1);
   bn.running_mean.mul_(1 - momentum).add_(global.mean.to(bn.running_mean.dtype()), momentum);
-  bn.running_var.mul_(1 - momentum)
-      .add_(global.var.to(bn.running_var.dtype()), momentum * unbiased);
+  bn.running_var.mul_(1 - momentum).add_(unbiased_var.to(bn.running_var.dtype()), momentum);
 }
 
 // Normalisation with given (global) statistics; its backward all-reduces the
@@ -78,11 +75,10 @@ void update_running_statistics(torch::nn::BatchNorm2dImpl& bn, const GlobalStati
 struct SyncBatchNormFunction : torch::autograd::Function<SyncBatchNormFunction> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& weight, const torch::Tensor& bias,
-                               const torch::Tensor& mean, const torch::Tensor& var, double eps,
-                               int64_t count, ProcessGroup* group) {
+                               const torch::Tensor& mean, const torch::Tensor& var,
+                               const torch::Tensor& count, double eps, ProcessGroup* group) {
     auto invstd = (var + eps).rsqrt();
-    ctx->save_for_backward({x, weight, mean, invstd});
-    ctx->saved_data["count"] = count;
+    ctx->save_for_backward({x, weight, mean, invstd, count});
     ctx->saved_data["has_bias"] = bias.defined();
     // An IValue holds no C++ object: the group goes by address. It outlives
     // the backward, as it outlives the model (stages 3 and 4 make it first).
@@ -95,8 +91,8 @@ struct SyncBatchNormFunction : torch::autograd::Function<SyncBatchNormFunction> 
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     const auto saved = ctx->get_saved_variables();
-    const auto &x = saved[0], &weight = saved[1], &mean = saved[2], &invstd = saved[3];
-    const auto count = static_cast<double>(ctx->saved_data["count"].toInt());
+    const auto &x = saved[0], &weight = saved[1], &mean = saved[2], &invstd = saved[3],
+               &count = saved[4];
     auto* group = reinterpret_cast<ProcessGroup*>(
         static_cast<std::intptr_t>(ctx->saved_data["group"].toInt()));
 
@@ -127,7 +123,7 @@ struct SyncBatchNormFunction : torch::autograd::Function<SyncBatchNormFunction> 
                    .to(x.scalar_type());
     }
     // One gradient per forward argument: x, weight, bias, then none for
-    // mean, var, eps, count and group.
+    // mean, var, count, eps and group.
     return {grad_x, grad_weight, grad_bias, {}, {}, {}, {}, {}};
   }
 };
@@ -136,14 +132,14 @@ struct SyncBatchNormFunction : torch::autograd::Function<SyncBatchNormFunction> 
 
 torch::Tensor sync_batch_norm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x,
                               ProcessGroup& group) {
-  // As BatchNorm: batch statistics in training (and without running ones).
-  const bool track = bn.options.track_running_stats();
-  if ((!bn.is_training() && track) || group.world_size() == 1) return bn.forward(x);
+  // Only in training, as torch.nn.SyncBatchNorm: evaluation runs on each
+  // rank's own shard, whose batches the other ranks do not match one for one.
+  if (!bn.is_training() || group.world_size() == 1) return bn.forward(x);
   TORCH_CHECK(x.dim() == 4, "expected 4D input (got ", x.dim(), "D input)");
   const GlobalStatistics global = all_reduce_statistics(x, group);
-  if (bn.is_training() && track) update_running_statistics(bn, global);
-  return SyncBatchNormFunction::apply(x, bn.weight, bn.bias, global.mean, global.var,
-                                      bn.options.eps(), global.count, &group);
+  if (bn.options.track_running_stats()) update_running_statistics(bn, global);
+  return SyncBatchNormFunction::apply(x, bn.weight, bn.bias, global.mean, global.var, global.count,
+                                      bn.options.eps(), &group);
 }
 
 }  // namespace tutorial
