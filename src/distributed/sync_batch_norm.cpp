@@ -43,7 +43,8 @@ GlobalStatistics all_reduce_statistics(const torch::Tensor& x, ProcessGroup& gro
   const auto math_type = x.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
   auto stats = torch::zeros({2 * channels + 1}, x.options().dtype(torch::kDouble));
   if (count > 0) {
-    auto [var, mean] = torch::var_mean(x.to(math_type), non_channel_dims(x), /*unbiased=*/false,
+    const auto dims = non_channel_dims(x);
+    auto [var, mean] = torch::var_mean(x.to(math_type), at::IntArrayRef(dims), /*unbiased=*/false,
                                        /*keepdim=*/false);
     const auto n = static_cast<double>(count);
     stats.slice(0, 0, channels).copy_(mean * n);
