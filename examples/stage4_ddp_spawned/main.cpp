@@ -50,6 +50,7 @@ int train_worker(const TrainConfig& config, const LaunchEnv& env) {  // [*]
   auto model = make_model(config.model, data.image_shape(), data.train.num_classes());
   model->to(device);
   apply_fast_path(config.fast_path, device, *model.module());  // --channels-last, cuDNN
+  if (config.sync_bn) use_sync_batch_norm(model, group);  // [*] --sync-bn: statistics over all ranks
   DistributedDataParallel ddp(model.module(), group);  // [*] same start, averaged gradients
   auto optimizer = make_sgd(model->parameters(), config);
   ForwardFn forward = [&](const torch::Tensor& x) { return ddp.forward(model, x); };  // [*]

@@ -11,3 +11,4 @@
 #include "distributed_train/distributed_eval.h"     // evaluation summed over ranks
 #include "distributed_train/rank_agreement.h"       // checkpoints: rank 0 writes, all agree to stop
 #include "distributed_train/training_settings.h"    // the settings every rank must share
+#include "distributed_train/use_sync_batch_norm.h"  // --sync-bn: BatchNorm over all ranks

@@ -35,4 +35,12 @@ int64_t count_parameters(const torch::nn::Module& model) {
   return total;
 }
 
+int64_t count_batch_norm_layers(const torch::nn::Module& model) {
+  int64_t layers = 0;
+  for (const auto& module : model.modules()) {
+    if (module->as<torch::nn::BatchNorm2d>() != nullptr) ++layers;
+  }
+  return layers;
+}
+
 }  // namespace tutorial

@@ -51,5 +51,6 @@ const std::vector<std::string>& model_names();
 void check_model_name(const std::string& name);
 
 int64_t count_parameters(const torch::nn::Module& model);
+int64_t count_batch_norm_layers(const torch::nn::Module& model);
 
 }  // namespace tutorial

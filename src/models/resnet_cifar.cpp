@@ -23,6 +23,11 @@ nn::Sequential make_stage(int64_t in_planes, int64_t planes, int64_t blocks, int
   return stage;
 }
 
+torch::Tensor normalize(const BatchNormFn& batch_norm, nn::BatchNorm2d& bn,
+                        const torch::Tensor& x) {
+  return batch_norm ? batch_norm(*bn, x) : bn->forward(x);
+}
+
 }  // namespace
 
 BasicBlockImpl::BasicBlockImpl(int64_t in_planes, int64_t planes, int64_t stride)
@@ -40,8 +45,8 @@ void BasicBlockImpl::reset() {
 torch::Tensor BasicBlockImpl::forward(const torch::Tensor& input) {
   // ReLU in place, as torchvision's ReLU(inplace=True): BatchNorm's backward
   // needs its input, not its output, so no copy is kept.
-  auto out = bn1_->forward(conv1_->forward(input)).relu_();
-  out = bn2_->forward(conv2_->forward(out));
+  auto out = normalize(batch_norm_, bn1_, conv1_->forward(input)).relu_();
+  out = normalize(batch_norm_, bn2_, conv2_->forward(out));
   auto shortcut = input;
   if (stride_ != 1 || in_planes_ != planes_) {
     // Option A: take every stride-th pixel, zero-pad the extra channels. In
@@ -86,10 +91,18 @@ void ResNetCifarImpl::reset() {
       nn::init::kaiming_normal_(linear->weight, 0.0, torch::kFanIn, torch::kReLU);
     }
   }
+  if (batch_norm_) set_batch_norm(batch_norm_);  // the new blocks too
+}
+
+void ResNetCifarImpl::set_batch_norm(const BatchNormFn& batch_norm) {
+  batch_norm_ = batch_norm;
+  for (auto& module : modules(/*include_self=*/false)) {
+    if (auto* block = module->as<BasicBlock>()) block->set_batch_norm(batch_norm);
+  }
 }
 
 torch::Tensor ResNetCifarImpl::forward(const torch::Tensor& x) {
-  auto out = bn1_->forward(conv1_->forward(x)).relu_();
+  auto out = normalize(batch_norm_, bn1_, conv1_->forward(x)).relu_();
   out = layer3_->forward(layer2_->forward(layer1_->forward(out)));
   out = torch::adaptive_avg_pool2d(out, {1, 1}).flatten(1);
   return fc_->forward(out);

@@ -9,6 +9,8 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
+
 namespace tutorial {
 
 ConfigRows describe_run(const TrainConfig& c, const TrainingData& data,
@@ -53,6 +55,13 @@ ConfigRows describe_run(const TrainConfig& c, const TrainingData& data,
                              : "";
   const std::string fast_path = describe_fast_path(c.fast_path, amp_is_slow, graph_unavailable);
   if (fast_path != "off") rows.insert(rows.begin() + 3, {"fast path", fast_path});
+  if (c.sync_bn) {  // after "model"
+    const int64_t layers = count_batch_norm_layers(model);
+    const auto at = std::find_if(rows.begin(), rows.end(), [](const auto& r) { return r.first == "model"; });
+    rows.insert(at + 1, {"sync-bn", layers > 0 ? std::to_string(layers) +
+                                                     " BatchNorm layers, statistics over all ranks"
+                                               : "no BatchNorm layer: nothing to synchronize"});
+  }
   if (c.label_smoothing > 0) {
     rows.insert(rows.end() - 4, {"label smoothing", strprintf("%g", c.label_smoothing)});
   }

@@ -1,5 +1,5 @@
 // Ranks as threads of one test, each with its own process group on Gloo over
-// loopback, and the check the DDP tests end with.
+// loopback, and the checks the DDP tests end with.
 #pragma once
 
 #include "distributed/network.h"
@@ -50,6 +50,25 @@ void expect_same_parameters(const Model& reference, const std::vector<Model>& ra
           << (p.value() - expected[p.key()]).abs().max().template item<double>();
       EXPECT_TRUE(torch::equal(p.value(), ranks[0]->named_parameters()[p.key()]))
           << "rank " << r << " " << p.key() << " is not bitwise equal to rank 0's";
+    }
+  }
+}
+
+// Every rank's buffers (BatchNorm's running_mean, running_var and
+// num_batches_tracked) equal `reference`'s within 1e-5, and rank 0's bitwise.
+template <typename Model>
+void expect_same_buffers(const Model& reference, const std::vector<Model>& ranks) {
+  auto expected = reference->named_buffers();
+  for (size_t r = 0; r < ranks.size(); ++r) {
+    for (const auto& b : ranks[r]->named_buffers()) {
+      const auto& want = expected[b.key()];
+      EXPECT_TRUE(b.value().is_floating_point()
+                      ? torch::allclose(b.value(), want, /*rtol=*/0, /*atol=*/1e-5)
+                      : torch::equal(b.value(), want))
+          << "rank " << r << " " << b.key() << " differs from one process by "
+          << (b.value() - want).abs().max().template item<double>();
+      EXPECT_TRUE(torch::equal(b.value(), ranks[0]->named_buffers()[b.key()]))
+          << "rank " << r << " " << b.key() << " is not bitwise equal to rank 0's";
     }
   }
 }

@@ -102,3 +102,29 @@ TEST(Models, DownsamplingShortcutIsOptionAAndItsBackwardKeepsTheLayout) {
     EXPECT_TRUE(torch::allclose(y, expected, 1e-6, 1e-6)) << format;
   }
 }
+
+TEST(Models, EveryBatchNormRunsThroughTheSetFunctionClonesIncluded) {
+  // --sync-bn's hook: every BatchNorm layer's forward goes through it, and a
+  // clone (DataParallel's replicas) keeps it.
+  ResNetCifar resnet(20, 3, 10);
+  EXPECT_EQ(count_batch_norm_layers(*resnet), 19);  // the stem's and 2 per block
+  EXPECT_EQ(count_batch_norm_layers(*make_model("mlp", {1, 8, 8}, 10).module()), 0);
+  auto calls = std::make_shared<int64_t>(0);
+  resnet->set_batch_norm([calls](torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) {
+    ++*calls;
+    return bn.forward(x) * 0;  // all zero: the hook's output is what the model uses
+  });
+  const auto input = torch::rand({2, 3, 8, 8});
+  const auto out = resnet->forward(input);
+  EXPECT_EQ(*calls, 19);
+  // Every activation is zero, so only the classifier's bias is left.
+  const auto fc_bias = resnet->named_parameters()["fc.bias"];
+  EXPECT_TRUE(torch::allclose(out, fc_bias.expand({2, 10})));
+  auto clone = std::dynamic_pointer_cast<ResNetCifarImpl>(resnet->clone());
+  ASSERT_TRUE(clone);
+  clone->forward(input);
+  EXPECT_EQ(*calls, 38) << "the clone's layers run through it too";
+  resnet->set_batch_norm({});
+  resnet->forward(input);
+  EXPECT_EQ(*calls, 38) << "an empty function: the layers' own forward";
+}

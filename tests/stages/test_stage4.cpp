@@ -1,5 +1,8 @@
-// Stage 4 end to end: the program forks its own two CPU ranks, and a worker
-// killed mid-epoch makes the parent stop the other and exit non-zero naming it.
+// Stage 4 end to end: the program forks its own two CPU ranks, --sync-bn
+// trains a ResNet whose saved model Python loads as plain BatchNorm, and a
+// worker killed mid-epoch makes the parent stop the other and exit non-zero
+// naming it.
+#include "python_peer.h"
 #include "stage_paths.h"
 #include "stage_runner.h"
 #include "test_files.h"
@@ -21,6 +24,70 @@ TEST(Stage4, TwoSpawnedWorkersTrainAndSave) {
                          dir / "data" + " --output-dir " + dir / "out",
                      dir);
   expect_a_finished_two_rank_run(r, dir, "spawned");
+}
+
+TEST(Stage4, SyncBatchNormTrainsAResNetAsStage1OnTheWholeBatchAndPythonLoadsIt) {
+  // Two ranks with --sync-bn on halves of each batch of 8, no augmentation:
+  // the model stage 1 trains on the whole batches, BatchNorm statistics and all.
+  TUTORIAL_SKIP_WITHOUT_GLOO();
+  TempDir dir;
+  const auto data = dir.path() / "cifar";
+  const auto images = random_images(32, 3, 32, 32, 5);
+  const auto labels = torch::arange(32, torch::kLong) % 10;
+  for (int i = 1; i <= 5; ++i) {
+    write_bytes(data / ("data_batch_" + std::to_string(i) + ".bin"), cifar10_bytes(images, labels));
+  }
+  write_bytes(data / "test_batch.bin", cifar10_bytes(images.slice(0, 0, 8), labels.slice(0, 0, 8)));
+  const std::string job = "--device cpu --dataset cifar10 --model resnet20 --augment off "
+                          "--batch-size 8 --max-steps 2 --data-dir " + data.string();
+  const auto r = run(kStage4Path, "--nproc-per-node 2 --sync-bn " + job + " --output-dir " +
+                                      dir / "synced", dir);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("| sync-bn        | 19 BatchNorm layers, statistics over all ranks"),
+            std::string::npos)
+      << r.out;
+  if (std::string(kTorchPython).empty()) GTEST_SKIP() << "no python3 with torch to load the models";
+  const auto one = run(kStage1Path, job + " --output-dir " + dir / "whole", dir);
+  ASSERT_EQ(one.exit_code, 0) << one.out << one.err;
+  // Both load into torch.nn.BatchNorm2d layers (load_state_dict is strict),
+  // whose running statistics moved at each of the 2 steps; then the largest
+  // difference of any tensor of the two.
+  const std::string script =
+      "import sys, torch; sys.path.insert(0, sys.argv[1]); import interop_peer; "
+      "model, _ = interop_peer.make(\"resnet20\"); "
+      "model.load_state_dict(torch.load(sys.argv[2], weights_only=True)); "
+      "layers = [m for m in model.modules() if type(m) is torch.nn.BatchNorm2d]; "
+      "whole = torch.load(sys.argv[3], weights_only=True); "
+      "diff = max((v.double() - whole[k].double()).abs().max().item() "
+      "for k, v in model.state_dict().items()); "
+      "print(len(layers), sorted({int(m.num_batches_tracked) for m in layers}), diff)";
+  const auto python = run_command(std::string(kTorchPython) + " -c '" + script + "' '" +
+                                      std::filesystem::path(kInteropPeerPath).parent_path().string() +
+                                      "' '" + dir / "synced/model.pth" + "' '" +
+                                      dir / "whole/model.pth" + "'",
+                                  dir);
+  ASSERT_EQ(python.exit_code, 0) << python.err;
+  const std::string prefix = "19 [2] ";
+  ASSERT_EQ(python.out.substr(0, prefix.size()), prefix) << python.out;
+  EXPECT_LT(std::stod(python.out.substr(prefix.size())), 1e-4)
+      << "the largest difference from stage 1's model: " << python.out;
+}
+
+TEST(Stage4, SyncBatchNormWithoutBatchNormLayersSaysSoAndTrains) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
+  TempDir dir;
+  write_idx_dataset(dir.path() / "data", 64, 16);
+  const auto r = run(kStage4Path,
+                     "--nproc-per-node 2 --device cpu --sync-bn --max-steps 1 --data-dir " +
+                         dir / "data" + " --output-dir " + dir / "out",
+                     dir);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const std::string note = "Note: --sync-bn: the model has no BatchNorm layer, nothing to synchronize";
+  EXPECT_NE(r.out.find(note), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(note), r.out.rfind(note)) << "rank 0 alone says it";
+  EXPECT_NE(r.out.find("| sync-bn        | no BatchNorm layer: nothing to synchronize"),
+            std::string::npos)
+      << r.out;
 }
 
 namespace {
