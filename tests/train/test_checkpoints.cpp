@@ -92,7 +92,8 @@ TEST(Checkpoints, ContinuingFromOneEndsBitwiseWhereUninterruptedTrainingEnds) {
     TrainingRun first(data);
     first.train({}, stop_at);
     Checkpoints checkpoints(dir / ("run" + std::to_string(stop_at)), 2,
-                            resume_fingerprint(first.config, 1));
+                            resume_fingerprint(first.config), 1,
+                            first.config.batch_size);
     checkpoints.save(*first.model.module(), first.sgd, first.trainer.position(first.loader));
 
     TrainingRun second(data);  // fresh: another initialisation, no optimizer state
@@ -125,20 +126,20 @@ TEST(Checkpoints, KeepsTheNewestAndNamesThemByStep) {
   TempDir dir;
   auto model = make_model("mlp", {1, 28, 28}, 10);
   auto sgd = make_sgd(model->parameters(), TrainConfig{});
-  Checkpoints checkpoints(dir / "out", 2, resume_fingerprint(TrainConfig{}, 1));
+  Checkpoints checkpoints(dir / "out", 2, resume_fingerprint(TrainConfig{}), 1, 64);
   for (int64_t step : {5, 10, 15}) checkpoints.save(*model.module(), sgd, {0, step, step});
   const auto files = checkpoints.files();
   ASSERT_EQ(files.size(), 2u);
   EXPECT_EQ(files[0].filename(), "step-000000010.pt");
   EXPECT_EQ(files[1].filename(), "step-000000015.pt");
-  EXPECT_THROW(Checkpoints(dir / "out", 0, ""), UserError);
+  EXPECT_THROW(Checkpoints(dir / "out", 0, "", 1, 64), UserError);
 }
 
 TEST(Checkpoints, ResumeNoneAndAnEmptyFolderStartAtTheBeginning) {
   TempDir dir;
   auto model = make_model("mlp", {1, 28, 28}, 10);
   auto sgd = make_sgd(model->parameters(), TrainConfig{});
-  Checkpoints checkpoints(dir / "out", 2, resume_fingerprint(TrainConfig{}, 1));
+  Checkpoints checkpoints(dir / "out", 2, resume_fingerprint(TrainConfig{}), 1, 64);
   EXPECT_EQ(checkpoints.resume("auto", *model.module(), sgd).step, 0);
   checkpoints.save(*model.module(), sgd, {1, 2, 3});
   EXPECT_EQ(checkpoints.resume("none", *model.module(), sgd).step, 0);
@@ -148,7 +149,7 @@ TEST(Checkpoints, ResumingRestoresTheRandomGeneratorsCpuAndCuda) {
   TempDir dir;
   auto model = make_model("mlp", {1, 28, 28}, 10);
   auto sgd = make_sgd(model->parameters(), TrainConfig{});
-  Checkpoints checkpoints(dir / "out", 2, resume_fingerprint(TrainConfig{}, 1));
+  Checkpoints checkpoints(dir / "out", 2, resume_fingerprint(TrainConfig{}), 1, 64);
   const bool gpu = torch::cuda::is_available();
   const auto path = checkpoints.save(*model.module(), sgd, {0, 1, 1});
   const auto cpu_draw = torch::rand({4});
