@@ -108,6 +108,7 @@ int main(int argc, char* argv[]) {
     if (!config) return 0;  // --help
     // [*] As mp.spawn(main_worker, nprocs=ngpus_per_node): no CUDA work before the fork.
     const int64_t world_size = config->nodes * config->nproc_per_node;  // [*]
+    batch_per_rank(config->batch_size, world_size, config->accumulate_steps);  // [*] refused before any worker starts
     const int port = config->master_port ? static_cast<int>(config->master_port) : find_free_port();  // [*]
     return spawn_workers(config->nproc_per_node, [&](int64_t local_rank) {  // [*]
       const int64_t rank = config->node_rank * config->nproc_per_node + local_rank;  // [*]

@@ -14,8 +14,8 @@ Checkpointing::Checkpointing(const TrainConfig& config, int64_t world_size,
       model_(model),
       optimizer_(optimizer),
       ranks_(std::move(ranks)),
-      checkpoints_(config.output_dir, config.keep_checkpoints,
-                   resume_fingerprint(config, world_size)) {
+      checkpoints_(config.output_dir, config.keep_checkpoints, resume_fingerprint(config),
+                   world_size, config.batch_size) {
   if (!ranks_.barrier) ranks_.barrier = [] {};
   if (!ranks_.any_rank) ranks_.any_rank = [](bool mine) { return mine; };
 }

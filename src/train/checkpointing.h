@@ -21,6 +21,8 @@ struct RankAgreement {
 
 class Checkpointing {
  public:
+  // `world_size`: the ranks training together (1 for stages 1 and 2). It
+  // need not be the one a checkpoint was written by (train/checkpoints.h).
   Checkpointing(const TrainConfig& config, int64_t world_size, torch::nn::Module& model,
                 torch::optim::Optimizer& optimizer, RankAgreement ranks = {});
 

@@ -63,19 +63,24 @@ std::optional<at::Generator> cuda_generator() {
 
 }  // namespace
 
-std::string resume_fingerprint(const TrainConfig& c, int64_t world_size) {
+std::string resume_fingerprint(const TrainConfig& c) {
   std::ostringstream text;
   text << "dataset=" << c.dataset << "\nmodel=" << c.model << "\nepochs=" << c.epochs
        << "\nbatch_size=" << c.batch_size << "\nlr=" << c.lr << "\nmomentum=" << c.momentum
        << "\nnesterov=" << c.nesterov << "\nweight_decay=" << c.weight_decay
-       << "\nschedule=" << c.schedule << "\naugment=" << c.augment << "\nseed=" << c.seed
-       << "\nworld_size=" << world_size << "\n";
+       << "\nschedule=" << c.schedule << "\naugment=" << c.augment << "\nseed=" << c.seed << "\n";
   return text.str();
 }
 
-Checkpoints::Checkpoints(const std::string& output_dir, int64_t keep, std::string fingerprint)
-    : folder_(fs::path(output_dir) / "checkpoints"), keep_(keep), fingerprint_(std::move(fingerprint)) {
+Checkpoints::Checkpoints(const std::string& output_dir, int64_t keep, std::string fingerprint,
+                         int64_t world_size, int64_t global_batch)
+    : folder_(fs::path(output_dir) / "checkpoints"),
+      keep_(keep),
+      fingerprint_(std::move(fingerprint)),
+      world_size_(world_size),
+      global_batch_(global_batch) {
   if (keep_ < 1) throw UserError("--keep-checkpoints must be at least 1");
+  if (world_size_ < 1) throw UserError("world size must be at least 1");
 }
 
 std::vector<fs::path> Checkpoints::files() const {
@@ -111,6 +116,10 @@ std::string Checkpoints::save(const torch::nn::Module& model,
   checkpoint.insert("format", kFormat);
   checkpoint.insert("fingerprint", fingerprint_);
   checkpoint.insert("position", torch::tensor({position.epoch, position.batch, position.step}));
+  // The position in samples of the epoch's global order, and who wrote it:
+  // any world size that divides the global batch resumes from it.
+  checkpoint.insert("samples", torch::tensor(position.batch * global_batch_, torch::kLong));
+  checkpoint.insert("world_size", torch::tensor(world_size_, torch::kLong));
   // A tensor, as the position: torch.load(weights_only=True) in torch 1.13
   // cannot read a pickled float.
   checkpoint.insert("epoch_loss_sum",
@@ -166,6 +175,28 @@ TrainingPosition Checkpoints::load(const fs::path& path, torch::nn::Module& mode
   }
   const auto position = field("position").toTensor();
   if (position.numel() != 3) throw UserError(source + ": not a checkpoint (bad position)");
+  const auto count = [&](const std::string& key) -> std::optional<int64_t> {
+    if (!dict.contains(key)) return std::nullopt;
+    const auto& entry = dict.at(key);
+    if (!entry.isTensor() || entry.toTensor().numel() != 1 ||
+        entry.toTensor().scalar_type() != torch::kLong) {
+      throw UserError(source + ": not a checkpoint (bad " + key + ")");
+    }
+    return entry.toTensor().item<int64_t>();
+  };
+  // The batch index counts global batches: it must start where its samples do.
+  // (Checkpoints from before "samples" counted them so too.)
+  const int64_t batch = position[1].item<int64_t>();
+  if (const auto samples = count("samples"); samples && *samples != batch * global_batch_) {
+    throw UserError(source + ": not a checkpoint of batches of " + std::to_string(global_batch_) +
+                    " (batch " + std::to_string(batch) + " at sample " + std::to_string(*samples) +
+                    ")");
+  }
+  // (Checkpoints from before "world_size" held it in their fingerprint.)
+  const auto saved_world = saved.find("world_size");
+  loaded_world_size_ = count("world_size").value_or(
+      saved_world == saved.end() ? world_size_ : std::strtoll(saved_world->second.c_str(), nullptr, 10));
+  if (loaded_world_size_ < 1) throw UserError(source + ": not a checkpoint (bad world_size)");
   const auto device = device_of(model);
   load_state_dict(model, tensors_of(field("model"), source + " (model)"), source);
   try {
@@ -193,8 +224,7 @@ TrainingPosition Checkpoints::load(const fs::path& path, torch::nn::Module& mode
   const bool has_loss = dict.contains("epoch_loss_sum") && dict.at("epoch_loss_sum").isTensor() &&
                         dict.at("epoch_loss_sum").toTensor().numel() == 1 &&
                         dict.at("epoch_loss_sum").toTensor().is_floating_point();
-  TrainingPosition loaded{position[0].item<int64_t>(), position[1].item<int64_t>(),
-                          position[2].item<int64_t>(),
+  TrainingPosition loaded{position[0].item<int64_t>(), batch, position[2].item<int64_t>(),
                           has_loss ? dict.at("epoch_loss_sum").toTensor().item<double>() : 0.0};
   if (dict.contains("loss_scale")) {  // a run with fp16's scaler
     auto scalar = [&](const std::string& key, bool floating) {
@@ -253,6 +283,12 @@ TrainingPosition Checkpoints::resume(const std::string& what, torch::nn::Module&
   }
   out() << "Resuming from " << used << ": epoch " << position.epoch + 1 << ", batch "
         << position.batch << ", step " << position.step << std::endl;
+  if (loaded_world_size_ != world_size_) {
+    const auto ranks = [](int64_t n) { return std::to_string(n) + (n == 1 ? " rank" : " ranks"); };
+    out() << "Resuming a " << loaded_world_size_ << "-rank checkpoint on " << ranks(world_size_)
+          << ": the global batch of " << global_batch_ << " stays, "
+          << global_batch_ / world_size_ << " per rank" << std::endl;
+  }
   return position;
 }
 

@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto path = fuzz::write_input("model.pth", data, size);
   fuzz::expect_success_or_user_error([&] { load_trained_model(model, path); });
   return fuzz::expect_success_or_user_error([&] {
-    Checkpoints checkpoints(fuzz::scratch_folder().string(), 1, "");
+    Checkpoints checkpoints(fuzz::scratch_folder().string(), 1, "", 1, 64);
     checkpoints.resume(path, *model, sgd);
   });
 }

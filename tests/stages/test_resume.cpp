@@ -5,11 +5,16 @@
 // stops every rank at a step boundary with a checkpoint and exit status 3; the
 // launcher's --max-restarts restarts a killed job; a damaged checkpoint is
 // reported and the one before it used; a checkpoint of other settings is
-// refused.
+// refused. A checkpoint of 2 ranks resumes on 1 and one of 1 on 2 (the same
+// samples in the same global batches: the parameters within rounding of the
+// uninterrupted run's), and a world size the global batch does not divide is
+// refused in one line.
 #include "distributed/network.h"
 #include "stage_paths.h"
 #include "stage_runner.h"
 #include "test_files.h"
+#include "train/state_dict.h"
+#include "train/torch_save.h"
 
 #include <gtest/gtest.h>
 
@@ -260,4 +265,118 @@ TEST_F(Resume, Stage4sParentPassesSigtermOnAndExitsWith3WhenEveryWorkerSaved) {
   const auto resumed = run_command(stage4 + job(dir, "stopped") + " --resume auto", dir);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   expect_same_model(dir, "whole", "stopped");
+}
+
+namespace {
+
+// 1000 samples (which 1, 2 and 4 ranks divide: no padding) in global batches
+// of 64: 15 and a last one of 40, 16 steps an epoch; 2 epochs, a checkpoint
+// every 4 steps. A few seconds a run. At --lr 0.1 the parameters of runs that
+// differ in rounding alone differ by about 2e-8, those of a run that resumes
+// 4 batches off by about 2e-3: 1e-5 tells them apart.
+class ResumeOnAnotherWorldSize : public testing::Test {
+ protected:
+  void SetUp() override { write_idx_dataset(dir.path() / "data", 1000, 200); }
+
+  std::string job(const std::string& output) const {
+    return " --device cpu --data-dir '" + dir / "data" +
+           "' --epochs 2 --batch-size 64 --lr 0.1 --checkpoint-every 4 --output-dir '" + dir / output +
+           "'";
+  }
+  std::string stage1(const std::string& output) const {
+    return std::string("'") + kStage1Path + "'" + job(output);
+  }
+  // Stage 3 on `ranks` ranks of scripts/launch_local.sh.
+  std::string stage3(int ranks, const std::string& output) const {
+    return std::string(kClearLauncherVariables) + "'" + kLaunchLocalPath + "' --nproc-per-node " +
+           std::to_string(ranks) + " --master-port " + std::to_string(tutorial::find_free_port()) +
+           " '" + kStage3Path + "' --dist-timeout 60" + job(output);
+  }
+
+  TempDir dir;
+};
+
+// A step of the run's 32, so that checkpoints of every kind come up: mid-epoch,
+// at the first epoch's end (16), in the second epoch.
+int64_t random_stop_step() {
+  std::random_device device;
+  return std::uniform_int_distribution<int64_t>(1, 31)(device);
+}
+
+// Every parameter of a/model.pth within `tolerance` of b/model.pth's (the
+// sum over ranks adds in another order on another world size: not bitwise).
+void expect_close_models(const TempDir& dir, const std::string& a, const std::string& b,
+                         double tolerance) {
+  const auto read = [&](const std::string& output) {
+    const std::string path = (dir.path() / output / "model.pth").string();
+    return tutorial::tensors_of(tutorial::read_torch_file(path, "unreadable"), path);
+  };
+  const auto expected = read(a), actual = read(b);
+  ASSERT_EQ(actual.size(), expected.size());
+  for (const auto& [name, tensor] : expected) {
+    ASSERT_EQ(actual.count(name), 1u) << name;
+    ASSERT_EQ(actual.at(name).sizes(), tensor.sizes()) << name;
+    const double difference = (actual.at(name) - tensor).abs().max().item<double>();
+    EXPECT_LE(difference, tolerance) << name << " of " << b << " differs from " << a << "'s";
+  }
+}
+
+}  // namespace
+
+// Stage 3 on 2 ranks stopped at a step (--max-steps; its last checkpoint is
+// of that step), resumed by stage 1, a single process.
+TEST_F(ResumeOnAnotherWorldSize, TwoRanksStoppedAtARandomStepResumedOnOneEndWithinE5OfTheTwoRankRun) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
+  ASSERT_EQ(run_command(stage3(2, "whole"), dir).exit_code, 0);
+  const int64_t step = random_stop_step();
+  const auto stopped = run_command(stage3(2, "resumed") + " --max-steps " + std::to_string(step), dir);
+  ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
+  const auto resumed = run_command(stage1("resumed") + " --resume auto", dir);
+  ASSERT_EQ(resumed.exit_code, 0) << "stopped at step " << step << "\n" << resumed.err;
+  EXPECT_NE(resumed.out.find(", step " + std::to_string(step) + "\nResuming a 2-rank checkpoint on "
+                             "1 rank: the global batch of 64 stays, 64 per rank\n"),
+            std::string::npos)
+      << resumed.out;
+  SCOPED_TRACE("stopped at step " + std::to_string(step));
+  expect_close_models(dir, "whole", "resumed", 1e-5);
+}
+
+// Stage 3 on 1 rank stopped mid-epoch, resumed on 2: its last batch of 40
+// and the second epoch as 2 ranks' shares.
+TEST_F(ResumeOnAnotherWorldSize, OneRankStoppedMidEpochResumedOnTwoEndsWithinE5OfTheOneRankRun) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
+  ASSERT_EQ(run_command(stage3(1, "whole"), dir).exit_code, 0);
+  ASSERT_EQ(run_command(stage3(1, "resumed") + " --max-steps 7", dir).exit_code, 0);
+  const auto resumed = run_command(stage3(2, "resumed") + " --resume auto", dir);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.out.find("step-000000007.pt: epoch 1, batch 7, step 7\nResuming a 1-rank "
+                             "checkpoint on 2 ranks: the global batch of 64 stays, 32 per rank\n"),
+            std::string::npos)
+      << resumed.out;
+  EXPECT_EQ(count_lines(read_text(dir.path() / "resumed" / "metrics.jsonl")), 2);
+  expect_close_models(dir, "whole", "resumed", 1e-5);
+}
+
+// 64 over 3 ranks: refused in one line with status 2, by stage 4's parent
+// before it starts a worker, so before the checkpoint is read; the
+// checkpoints stay as they were.
+TEST_F(ResumeOnAnotherWorldSize, AGlobalBatchTheNewWorldSizeDoesNotDivideIsOneLineBeforeAnyWork) {
+  ASSERT_EQ(run_command(stage1("run") + " --max-steps 8", dir).exit_code, 0);
+  const auto checkpoints_before = read_text(dir.path() / "run" / "checkpoints" / "step-000000008.pt");
+  const std::string stage4 = std::string("'") + kStage4Path + "' --nproc-per-node 3 --dist-timeout 30";
+  const std::string refusal =
+      "stage4_ddp_spawned: error: --batch-size 64 is not divisible by the world size 3: every rank "
+      "takes an equal share of each batch (use 63 or 66)\n";
+  const auto r = run_command(stage4 + job("run") + " --resume auto", dir);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err, refusal);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(read_text(dir.path() / "run" / "checkpoints" / "step-000000008.pt"), checkpoints_before);
+  // Before any work: no data read (there is none here), no output folder made.
+  const auto early = run_command(stage4 + " --batch-size 64 --data-dir '" + dir / "no-data" +
+                                     "' --output-dir '" + dir / "fresh" + "' --resume auto",
+                                 dir);
+  EXPECT_EQ(early.exit_code, 2) << early.err;
+  EXPECT_EQ(early.err, refusal);
+  EXPECT_FALSE(fs::exists(dir.path() / "fresh"));
 }

@@ -160,8 +160,8 @@ TEST(Stage4, BadSpawnOptionsEndInOneLineAndExitStatus2) {
   }
 }
 
-// Found after the rendezvous by every worker alike: one line, through the
-// parent's relay of its workers' stderr.
+// Found by the parent before it starts a worker (and, were one started, by
+// every worker alike after the rendezvous): one line.
 TEST(Stage4, ABatchTheWorkersDoNotDivideIsOneLine) {
   TUTORIAL_SKIP_WITHOUT_GLOO();
   TempDir dir;

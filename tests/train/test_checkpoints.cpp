@@ -92,7 +92,8 @@ TEST(Checkpoints, ContinuingFromOneEndsBitwiseWhereUninterruptedTrainingEnds) {
     TrainingRun first(data);
     first.train({}, stop_at);
     Checkpoints checkpoints(dir / ("run" + std::to_string(stop_at)), 2,
-                            resume_fingerprint(first.config, 1));
+                            resume_fingerprint(first.config), 1,
+                            first.config.batch_size);
     checkpoints.save(*first.model.module(), first.sgd, first.trainer.position(first.loader));
 
     TrainingRun second(data);  // fresh: another initialisation, no optimizer state
@@ -125,20 +126,59 @@ TEST(Checkpoints, KeepsTheNewestAndNamesThemByStep) {
   TempDir dir;
   auto model = make_model("mlp", {1, 28, 28}, 10);
   auto sgd = make_sgd(model->parameters(), TrainConfig{});
-  Checkpoints checkpoints(dir / "out", 2, resume_fingerprint(TrainConfig{}, 1));
+  Checkpoints checkpoints(dir / "out", 2, resume_fingerprint(TrainConfig{}), 1, 64);
   for (int64_t step : {5, 10, 15}) checkpoints.save(*model.module(), sgd, {0, step, step});
   const auto files = checkpoints.files();
   ASSERT_EQ(files.size(), 2u);
   EXPECT_EQ(files[0].filename(), "step-000000010.pt");
   EXPECT_EQ(files[1].filename(), "step-000000015.pt");
-  EXPECT_THROW(Checkpoints(dir / "out", 0, ""), UserError);
+  EXPECT_THROW(Checkpoints(dir / "out", 0, "", 1, 64), UserError);
+}
+
+// A checkpoint of 2 ranks resumes on 1, saying so; its position counts
+// global batches, so one read by a run of other batches (a fingerprint that
+// does not hold the batch size, here) is refused.
+TEST(Checkpoints, OneOfTwoRanksResumesOnOneSayingSoAndItsBatchesAreGlobalOnes) {
+  TempDir dir;
+  auto model = make_model("mlp", {1, 28, 28}, 10);
+  auto sgd = make_sgd(model->parameters(), TrainConfig{});
+  const std::string fingerprint = resume_fingerprint(TrainConfig{});
+  const auto path =
+      Checkpoints(dir / "out", 2, fingerprint, 2, 64).save(*model.module(), sgd, {0, 5, 5});
+  const auto resume = [&](int64_t world_size, int64_t global_batch, const std::string& with) {
+    testing::internal::CaptureStdout();
+    try {
+      const auto position =
+          Checkpoints(dir / "out", 2, with, world_size, global_batch).resume(path, *model.module(), sgd);
+      EXPECT_EQ(position.batch, 5);
+    } catch (...) {
+      testing::internal::GetCapturedStdout();
+      throw;
+    }
+    return testing::internal::GetCapturedStdout();
+  };
+  const std::string on_one = resume(1, 64, fingerprint);
+  EXPECT_NE(on_one.find("\nResuming a 2-rank checkpoint on 1 rank: the global batch of 64 stays, "
+                        "64 per rank\n"),
+            std::string::npos)
+      << on_one;
+  const std::string on_two = resume(2, 64, fingerprint);
+  EXPECT_EQ(on_two.find("-rank checkpoint"), std::string::npos) << on_two;
+  try {
+    resume(2, 32, "");
+    ADD_FAILURE() << "a checkpoint of batches of 64 resumed in batches of 32";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("not a checkpoint of batches of 32 (batch 5 at sample 320)"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Checkpoints, ResumeNoneAndAnEmptyFolderStartAtTheBeginning) {
   TempDir dir;
   auto model = make_model("mlp", {1, 28, 28}, 10);
   auto sgd = make_sgd(model->parameters(), TrainConfig{});
-  Checkpoints checkpoints(dir / "out", 2, resume_fingerprint(TrainConfig{}, 1));
+  Checkpoints checkpoints(dir / "out", 2, resume_fingerprint(TrainConfig{}), 1, 64);
   EXPECT_EQ(checkpoints.resume("auto", *model.module(), sgd).step, 0);
   checkpoints.save(*model.module(), sgd, {1, 2, 3});
   EXPECT_EQ(checkpoints.resume("none", *model.module(), sgd).step, 0);
@@ -148,7 +188,7 @@ TEST(Checkpoints, ResumingRestoresTheRandomGeneratorsCpuAndCuda) {
   TempDir dir;
   auto model = make_model("mlp", {1, 28, 28}, 10);
   auto sgd = make_sgd(model->parameters(), TrainConfig{});
-  Checkpoints checkpoints(dir / "out", 2, resume_fingerprint(TrainConfig{}, 1));
+  Checkpoints checkpoints(dir / "out", 2, resume_fingerprint(TrainConfig{}), 1, 64);
   const bool gpu = torch::cuda::is_available();
   const auto path = checkpoints.save(*model.module(), sgd, {0, 1, 1});
   const auto cpu_draw = torch::rand({4});

@@ -106,7 +106,7 @@ TEST_P(Interop, PythonLoadsTheModelOfACheckpoint) {
   torch::manual_seed(5);
   auto model = make_model(GetParam(), shape_of(GetParam()), 10);
   auto sgd = make_sgd(model->parameters(), TrainConfig{});
-  Checkpoints checkpoints(dir / "out", 1, resume_fingerprint(TrainConfig{}, 1));
+  Checkpoints checkpoints(dir / "out", 1, resume_fingerprint(TrainConfig{}), 1, 64);
   const auto path = checkpoints.save(*model.module(), sgd, TrainingPosition{0, 3, 3});
   const auto python = run_peer("checkpoint", GetParam(), path);
   ASSERT_EQ(python.status, 0) << python.text;

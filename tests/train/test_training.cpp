@@ -322,7 +322,7 @@ TEST(Training, EveryStateDictFileTheFuzzerFoundIsAUserError) {
     const std::string path = entry.path().string();
     EXPECT_TRUE(throws_user_error([&] { load_trained_model(model, path); }, {path}));
     EXPECT_TRUE(throws_user_error(
-        [&] { Checkpoints(scratch.string(), 1, "").resume(path, *model, sgd); }, {path}));
+        [&] { Checkpoints(scratch.string(), 1, "", 1, 64).resume(path, *model, sgd); }, {path}));
   }
   EXPECT_GE(files, 6);
   tutorial::testdata::remove_tree(scratch);
