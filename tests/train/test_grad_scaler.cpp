@@ -151,7 +151,7 @@ TEST(GradScaler, AScalerRestoredFromItsStateContinuesAsTheUninterruptedOne) {
 TEST(GradScaler, ACheckpointKeepsTheScalerState) {
   tutorial::testdata::TempDir dir;
   Job job;
-  Checkpoints checkpoints(dir / "out", 2, "fingerprint=1\n");
+  Checkpoints checkpoints(dir / "out", 2, "fingerprint=1\n", /*world_size=*/1, /*global_batch=*/8);
   TrainingPosition position{0, 3, 3, 1.5};
   position.loss_scale = {8192.0, 17};
   checkpoints.save(*job.model, *job.sgd, position);
@@ -166,7 +166,7 @@ TEST(GradScaler, ACheckpointKeepsTheScalerState) {
 TEST(GradScaler, ACheckpointWithADamagedLossScaleIsRefusedNamingIt) {
   tutorial::testdata::TempDir dir;
   Job job;
-  Checkpoints checkpoints(dir / "out", 2, "fingerprint=1\n");
+  Checkpoints checkpoints(dir / "out", 2, "fingerprint=1\n", /*world_size=*/1, /*global_batch=*/8);
   TrainingPosition position{0, 3, 3, 1.5};
   position.loss_scale = {-4.0, 0};
   const auto path = checkpoints.save(*job.model, *job.sgd, position);
