@@ -109,11 +109,14 @@ if ((built)); then
     --data-on-device --cuda-graph --output-dir "$out/stage1_fast_path"
   if [[ $device == cuda ]]; then
     # Issue #17 on a GPU: fp16 autocast with loss scaling (ResNet-20, whose
-    # convolutions run in fp16), and --accumulate-steps under a CUDA graph.
+    # convolutions run in fp16), --accumulate-steps under a CUDA graph, --sync-bn.
     step stage1_fp16 120 "$build/examples/stage1_single_device" "${job[@]}" --model resnet20 \
       --amp-dtype fp16 --output-dir "$out/stage1_fp16"
     step stage1_accumulate_graph 120 "$build/examples/stage1_single_device" "${job[@]}" \
       --accumulate-steps 2 --cuda-graph --output-dir "$out/stage1_accumulate_graph"
+    # --sync-bn on the one GPU there is (NCCL, world size 1: two NCCL ranks need two GPUs).
+    step stage4_sync_bn 120 "$build/examples/stage4_ddp_spawned" --nproc-per-node 1 "${job[@]}" \
+      --model resnet20 --sync-bn --output-dir "$out/stage4_sync_bn"
   fi
   # Where a step of stage 1 spends its GPU time, kernel by kernel (nsys's
   # summary tables in stage1_profile.log), where Nsight Systems is installed.

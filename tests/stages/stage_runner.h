@@ -85,6 +85,18 @@ inline void write_idx_dataset(const std::filesystem::path& dir, int64_t train, i
   }
 }
 
+// CIFAR-10's binary files: the same `train` images (seed 5) in each of the
+// five training batches, and the first `test` of them as the test batch.
+inline void write_cifar10_dataset(const std::filesystem::path& dir, int64_t train, int64_t test) {
+  const auto images = random_images(train, 3, 32, 32, 5);
+  const auto labels = torch::arange(train, torch::kLong) % 10;
+  for (int i = 1; i <= 5; ++i) {
+    write_bytes(dir / ("data_batch_" + std::to_string(i) + ".bin"), cifar10_bytes(images, labels));
+  }
+  write_bytes(dir / "test_batch.bin",
+              cifar10_bytes(images.slice(0, 0, test), labels.slice(0, 0, test)));
+}
+
 inline int count_lines(const std::string& text) {
   return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
 }

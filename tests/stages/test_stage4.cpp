@@ -32,12 +32,7 @@ TEST(Stage4, SyncBatchNormTrainsAResNetAsStage1OnTheWholeBatchAndPythonLoadsIt) 
   TUTORIAL_SKIP_WITHOUT_GLOO();
   TempDir dir;
   const auto data = dir.path() / "cifar";
-  const auto images = random_images(32, 3, 32, 32, 5);
-  const auto labels = torch::arange(32, torch::kLong) % 10;
-  for (int i = 1; i <= 5; ++i) {
-    write_bytes(data / ("data_batch_" + std::to_string(i) + ".bin"), cifar10_bytes(images, labels));
-  }
-  write_bytes(data / "test_batch.bin", cifar10_bytes(images.slice(0, 0, 8), labels.slice(0, 0, 8)));
+  write_cifar10_dataset(data, 32, 8);
   const std::string job = "--device cpu --dataset cifar10 --model resnet20 --augment off "
                           "--batch-size 8 --max-steps 2 --data-dir " + data.string();
   const auto r = run(kStage4Path, "--nproc-per-node 2 --sync-bn " + job + " --output-dir " +

@@ -309,12 +309,7 @@ TEST(Stage2, DevicesThatAreNotThereEndInOneLineAndExitStatus2) {
 TEST(Stage1, TrainsResNet20OnCifar10BinaryFiles) {
   TempDir dir;
   const auto data = dir.path() / "cifar";
-  const auto images = random_images(64, 3, 32, 32, 5);
-  const auto labels = torch::arange(64, torch::kLong) % 10;
-  for (int i = 1; i <= 5; ++i) {
-    write_bytes(data / ("data_batch_" + std::to_string(i) + ".bin"), cifar10_bytes(images, labels));
-  }
-  write_bytes(data / "test_batch.bin", cifar10_bytes(images.slice(0, 0, 16), labels.slice(0, 0, 16)));
+  write_cifar10_dataset(data, 64, 16);
   const auto r = run(kStage1Path,
                      "--dataset cifar10 --model resnet20 --batch-size 32 --max-steps 2 --data-dir " +
                          data.string() + " --output-dir " + dir / "out",
