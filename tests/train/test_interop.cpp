@@ -14,6 +14,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -64,9 +66,14 @@ std::vector<double> outputs_of(Classifier& model, const std::string& name) {
   return std::vector<double>(out.data_ptr<double>(), out.data_ptr<double>() + out.numel());
 }
 
+// Within 1e-5, relative to outputs larger than 1: the peer's torch may be
+// another version whose kernels round differently (LibTorch 2.11 against
+// Python's 1.13 on an AVX2-only CPU: 1.1e-5 on a ResNet-20 logit of 18.6).
 void expect_close(const std::vector<double>& cpp, const std::vector<double>& python) {
   ASSERT_EQ(cpp.size(), python.size());
-  for (size_t i = 0; i < cpp.size(); ++i) EXPECT_NEAR(cpp[i], python[i], 1e-5) << "output " << i;
+  for (size_t i = 0; i < cpp.size(); ++i) {
+    EXPECT_NEAR(cpp[i], python[i], 1e-5 * std::max(1.0, std::abs(python[i]))) << "output " << i;
+  }
 }
 
 class Interop : public testing::TestWithParam<std::string> {
