@@ -185,9 +185,13 @@ SignalledRun run_with_rank1_signalled(const std::string& signal, int dist_timeou
   TempDir dir;
   write_idx_dataset(dir.path() / "data", 2048, 64);
   {
-    // After exec, the shell's PID is the rank's.
+    // After exec, the shell's PID is the rank's. Signalled 2 s after the
+    // output folder appears, which rank 0 makes once every rank has joined:
+    // a fixed delay from the start signalled a rank still loading LibTorch
+    // on a busy machine (2.11's CUDA libraries take seconds), before it joined.
     std::ofstream script(dir.path() / "rank.sh");
-    script << "if [ \"$RANK\" = 1 ]; then (sleep 3; kill -" << signal << " $$) & fi\n"
+    script << "if [ \"$RANK\" = 1 ]; then (while [ ! -d '" << dir / "out"
+           << "' ]; do sleep 0.1; done; sleep 2; kill -" << signal << " $$) & fi\n"
            << "exec '" << kStage3Path << "' --device cpu --epochs 1000 --dist-timeout "
            << dist_timeout_s << " --data-dir '" << dir / "data" << "' --output-dir '"
            << dir / "out" << "'\n";
