@@ -108,21 +108,18 @@ torch::Tensor Trainer::train_step(const torch::Tensor& images, const torch::Tens
   } else {
     free_gradients(optimizer_);
   }
+  // Gradient accumulation: the gradients of N micro-batches (one without
+  // --accumulate-steps) add up in .grad; under DDP only the last backward
+  // all-reduces their sum.
   torch::Tensor loss;
-  if (options_.accumulate_steps == 1) {
-    loss = forward_backward(images, labels, 1.0);
-  } else {
-    // Gradient accumulation: the gradients of N micro-batches add up in
-    // .grad; under DDP only the last backward all-reduces their sum.
-    const auto image_parts = images.chunk(options_.accumulate_steps);
-    const auto label_parts = labels.chunk(options_.accumulate_steps);
-    const double batch = static_cast<double>(labels.size(0));
-    for (size_t i = 0; i < image_parts.size(); ++i) {
-      if (gradient_sync_) gradient_sync_(i + 1 == image_parts.size());
-      const auto part = forward_backward(image_parts[i], label_parts[i],
-                                         static_cast<double>(label_parts[i].size(0)) / batch);
-      loss = loss.defined() ? loss + part : part;
-    }
+  const auto image_parts = images.chunk(options_.accumulate_steps);
+  const auto label_parts = labels.chunk(options_.accumulate_steps);
+  const double batch = static_cast<double>(labels.size(0));
+  for (size_t i = 0; i < image_parts.size(); ++i) {
+    if (gradient_sync_) gradient_sync_(i + 1 == image_parts.size());
+    const auto part = forward_backward(image_parts[i], label_parts[i],
+                                       static_cast<double>(label_parts[i].size(0)) / batch);
+    loss = loss.defined() ? loss + part : part;
   }
   if (scaler_) {
     scaler_->step(optimizer_);  // unscales; skips the step on inf/NaN gradients
@@ -200,8 +197,11 @@ void Trainer::resume_from(const TrainingPosition& position) {
 }
 
 TrainingPosition Trainer::position(const BatchLoader& loader) const {
-  TrainingPosition position{loader.epoch(), loader.position(), step_, epoch_loss_sum()};
-  if (loader.position() >= loader.num_batches()) position = {loader.epoch() + 1, 0, step_};
+  // At an epoch's end, the next one's start (with no loss sum to read from the device).
+  TrainingPosition position = loader.position() >= loader.num_batches()
+                                  ? TrainingPosition{loader.epoch() + 1, 0, step_}
+                                  : TrainingPosition{loader.epoch(), loader.position(), step_,
+                                                     epoch_loss_sum()};
   if (scaler_) position.loss_scale = scaler_->state();
   return position;
 }
