@@ -49,7 +49,9 @@ int train_worker(const TrainConfig& config, const LaunchEnv& env) {  // [*]
   model->to(device);
   apply_fast_path(config.fast_path, device, *model.module());  // --channels-last, cuDNN
   if (config.sync_bn) use_sync_batch_norm(model, group);  // [*] --sync-bn: statistics over all ranks
-  DistributedDataParallel ddp(model.module(), group);  // [*] same start, averaged gradients
+  auto timeline = rank_timeline(config, env, device);  // [*] --trace: this rank's steps, or none
+  DistributedDataParallel ddp(model.module(), group, ddp_options(config));  // [*] same start, averaged gradients
+  ddp.set_timeline(timeline.get());  // [*] each bucket's all-reduce
   auto optimizer = make_sgd(model->parameters(), config);
   ForwardFn forward = [&](const torch::Tensor& x) { return ddp.forward(model, x); };  // [*]
   Trainer trainer(*model.module(), forward, optimizer,
@@ -58,6 +60,7 @@ int train_worker(const TrainConfig& config, const LaunchEnv& env) {  // [*]
                   data.train_transform, data.test_transform,
                   trainer_options(config, env.rank, env.world_size));  // [*]
   trainer.set_gradient_sync([&](bool sync) { ddp.require_backward_grad_sync(sync); });  // [*] no_sync()
+  trainer.set_timeline(timeline.get());  // [*] forward, backward, step
 
   ConfigRows rows = describe_run(config, data, *model.module(), describe_device(device));
   add_world_rows(rows, env, group.backend_name(), rank_batch_size);  // [*] world size, batch per rank

@@ -1,6 +1,8 @@
 #include "distributed/distributed_data_parallel.h"
 
+#include "core/console.h"
 #include "distributed/bucket_assignment.h"
+#include "timeline/timeline.h"
 
 #include <ATen/ScalarOps.h>
 #include <torch/csrc/autograd/engine.h>
@@ -8,8 +10,10 @@
 #include <torch/csrc/autograd/function_hook.h>
 #include <torch/csrc/autograd/variable.h>
 
+#include <condition_variable>
 #include <map>
 #include <mutex>
+#include <thread>
 
 namespace tutorial {
 namespace {
@@ -47,6 +51,58 @@ torch::Tensor bucket_slice(const torch::Tensor& buffer, int64_t offset, const to
   return slice;
 }
 
+// Records when collectives on a GPU complete, by asking each one's CUDA events
+// (Work::isCompleted) every 20 microseconds on a thread of its own; it runs
+// only while a timeline records a CUDA run's buckets.
+class CompletionPoller {
+ public:
+  CompletionPoller() : thread_([this] { run(); }) {}
+  ~CompletionPoller() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  void watch(c10::intrusive_ptr<c10d::Work> work, std::function<void()> on_completion) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      watched_.push_back({std::move(work), std::move(on_completion)});
+    }
+    wake_.notify_one();
+  }
+
+ private:
+  struct Watched {
+    c10::intrusive_ptr<c10d::Work> work;
+    std::function<void()> on_completion;
+  };
+  void run() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (true) {
+      wake_.wait(lock, [this] { return stop_ || !watched_.empty(); });
+      if (stop_) return;
+      for (auto it = watched_.begin(); it != watched_.end();) {
+        if (it->work->isCompleted()) {
+          it->on_completion();
+          it = watched_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      lock.unlock();
+      std::this_thread::sleep_for(std::chrono::microseconds(20));
+      lock.lock();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::vector<Watched> watched_;
+  std::thread thread_;  // last: starts once the members it uses exist
+};
+
 }  // namespace
 
 // Everything the gradient hooks touch, and the hooks themselves: one post
@@ -70,6 +126,7 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
     size_t pending = 0;          // gradients not yet ready in this backward
     torch::Tensor buffer;
     c10::intrusive_ptr<c10d::Work> work;
+    Timeline::Clock::time_point ready_at;  // its last gradient's, while a timeline records
   };
 
   ProcessGroup& group;
@@ -91,6 +148,8 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
   std::vector<bool> ready;
   size_t next_bucket = 0;     // buckets launch in order: the same order on every rank
   int64_t launched = 0;       // all-reduces launched, ever
+  Timeline* timeline = nullptr;
+  std::unique_ptr<CompletionPoller> poller;  // CUDA buckets' completion times
 
   Reducer(ProcessGroup& g, bool find_unused_parameters)
       : group(g), find_unused(find_unused_parameters), communicates(g.world_size() > 1) {}
@@ -178,9 +237,12 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
     ready[index] = true;
     if (!communicates) return;
     move_into_bucket(index);
-    --buckets[bucket_of[index]].pending;
+    auto& bucket = buckets[bucket_of[index]];
+    if (--bucket.pending == 0 && tracing()) bucket.ready_at = Timeline::Clock::now();
     launch_ready_buckets();
   }
+
+  bool tracing() const { return timeline && timeline->recording(); }
 
   // Makes params[index].grad its bucket view holding grad / world size.
   void move_into_bucket(size_t index) {
@@ -201,7 +263,10 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
   void launch_ready_buckets() {
     while (next_bucket < buckets.size() && buckets[next_bucket].pending == 0) {
       std::vector<torch::Tensor> tensors{buckets[next_bucket].buffer};
-      buckets[next_bucket++].work = group.collectives().allreduce(tensors);
+      auto& bucket = buckets[next_bucket];
+      bucket.work = group.collectives().allreduce(tensors);
+      if (tracing()) trace_all_reduce(next_bucket);
+      ++next_bucket;
       ++launched;
     }
   }
@@ -233,7 +298,55 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
     }
     if (!communicates) return;
     launch_ready_buckets();
+    const bool traced = tracing();
+    const auto wait_start = Timeline::Clock::now();  // every gradient is computed
     for (auto& bucket : buckets) group.wait(bucket.work, "the gradient all-reduce");
+    if (traced) {
+      timeline->synchronize_device();
+      timeline->add_span(kComputeLane, "all-reduce wait", "communication", wait_start,
+                         Timeline::Clock::now());
+    }
+  }
+
+  // Bucket k's all-reduce, just launched: its span ends when it completes.
+  void trace_all_reduce(size_t k) {
+    auto& bucket = buckets[k];
+    if (bucket.ready_at == Timeline::Clock::time_point()) bucket.ready_at = Timeline::Clock::now();
+    const int64_t lane = kFirstBucketLane + static_cast<int64_t>(k);
+    const int64_t step = timeline->step();
+    const std::string args = strprintf(
+        R"("bucket": %zu, "bytes": %lld, "parameters": %zu, "ready_ts": %.3f)", k,
+        static_cast<long long>(bucket.buffer.nbytes()), bucket.params.size(),
+        timeline->timestamp(bucket.ready_at));
+    timeline->add_instant(lane, "bucket ready", bucket.ready_at, strprintf(R"("bucket": %zu)", k),
+                          step);
+    auto record = [timeline = timeline, lane, launch = Timeline::Clock::now(), args, step] {
+      timeline->add_span(lane, "all-reduce", "communication", launch, Timeline::Clock::now(),
+                         args, step);
+    };
+    bucket.ready_at = Timeline::Clock::time_point();
+    if (bucket.buffer.is_cuda()) {
+      // NCCL's future completes when the collective is queued: ask its events.
+      if (!poller) poller = std::make_unique<CompletionPoller>();
+      poller->watch(bucket.work, std::move(record));
+    } else {
+      // Gloo completes the future on its own thread when the all-reduce is done.
+      bucket.work->getFuture()->addCallback([record](c10::ivalue::Future&) { record(); });
+    }
+  }
+
+  void describe_buckets() {
+    std::string list;
+    for (size_t k = 0; k < buckets.size(); ++k) {
+      const auto bytes = static_cast<long long>(buckets[k].buffer.nbytes());
+      timeline->name_lane(kFirstBucketLane + static_cast<int64_t>(k),
+                          strprintf("bucket %zu (%zu parameters, %.1f KB)", k,
+                                    buckets[k].params.size(), bytes / 1024.0));
+      list += strprintf(R"(%s{"index": %zu, "bytes": %lld, "parameters": %zu})",
+                        k == 0 ? "" : ", ", k, bytes, buckets[k].params.size());
+    }
+    timeline->describe("buckets", "[" + list + "]");
+    timeline->describe("backend", "\"" + group.backend_name() + "\"");
   }
 };
 
@@ -272,6 +385,12 @@ torch::Tensor DistributedDataParallel::forward(
     const torch::Tensor& input) {
   prepare_forward();
   return module_forward(input);
+}
+
+void DistributedDataParallel::set_timeline(Timeline* timeline) {
+  std::lock_guard<std::mutex> lock(reducer_->mutex);
+  reducer_->timeline = timeline;
+  if (timeline) reducer_->describe_buckets();
 }
 
 int64_t DistributedDataParallel::num_buckets() const {

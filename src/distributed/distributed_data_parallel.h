@@ -23,6 +23,8 @@
 
 namespace tutorial {
 
+class Timeline;
+
 // Set in a chain, as LibTorch's module options:
 // DdpOptions().bucket_cap_mb(25).find_unused_parameters(true).
 struct DdpOptions {
@@ -87,6 +89,12 @@ class DistributedDataParallel {
   // PyTorch's ddp.require_backward_grad_sync: whether the backward after the
   // next forward all-reduces (true, the default) or only accumulates.
   void require_backward_grad_sync(bool sync);
+
+  // While `timeline` records (timeline/timeline.h): each bucket's all-reduce
+  // (its last gradient ready, launched, completed) on a lane of its own, and
+  // the wait at the end of backward. Null (the default): nothing recorded.
+  // The timeline must outlive this wrapper's last backward.
+  void set_timeline(Timeline* timeline);
 
   int64_t num_buckets() const;
   // Bucket all-reduces launched since construction (tests count them).

@@ -8,6 +8,7 @@
 #include "distributed/process_group.h"              // c10d: NCCL on GPUs, Gloo on CPUs
 #include "distributed/rank_device.h"                // a rank's GPU
 #include "distributed/world_rows.h"                 // the configuration table's world rows
+#include "distributed_train/ddp_options.h"          // bucket caps, --trace: a timeline per rank
 #include "distributed_train/distributed_eval.h"     // evaluation summed over ranks
 #include "distributed_train/rank_agreement.h"       // checkpoints: rank 0 writes, all agree to stop
 #include "distributed_train/training_settings.h"    // the settings every rank must share

@@ -49,6 +49,8 @@ Settings training_settings(const TrainConfig& c) {
       {"--backend", c.backend},
       {"--dist-timeout", number(c.dist_timeout)},
       {"--sync-bn", flag(c.sync_bn)},
+      {"--bucket-cap-mb", number(c.bucket_cap_mb)},
+      {"--first-bucket-cap-mb", number(c.first_bucket_cap_mb)},
   };
 }
 

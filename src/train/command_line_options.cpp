@@ -114,6 +114,21 @@ std::vector<CommandLineOption> distributed_options() {
       flag("Distributed", "sync-bn", "BatchNorm statistics over all ranks' samples (SyncBatchNorm)",
            &C::sync_bn)
           .needs(distributed),
+      number("Distributed", "bucket-cap-mb", "gradients all-reduced together: MB per bucket",
+             &C::bucket_cap_mb, positive().citing_value())
+          .needs(distributed),
+      number("Distributed", "first-bucket-cap-mb",
+             "the first bucket's cap: small, so communication starts early in backward",
+             &C::first_bucket_cap_mb, positive().citing_value())
+          .needs(distributed),
+      text("Distributed", "trace",
+           "FILE: each rank's timeline of --trace-steps as FILE.rankR.json (Chrome trace "
+           "events: ui.perfetto.dev, scripts/plot_timeline.py)",
+           &C::trace)
+          .needs(distributed),
+      text("Distributed", "trace-steps", "FIRST:END: the steps --trace records, counted from 0",
+           &C::trace_steps, valid_step_window)
+          .needs(distributed),
       number("Distributed", "nodes", "machines taking part", &C::nodes, between(1, kMostNodes))
           .needs(spawn),
       number("Distributed", "nproc-per-node", "worker processes on this machine (one per GPU)",

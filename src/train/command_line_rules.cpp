@@ -2,6 +2,7 @@
 
 #include "data/datasets.h"
 #include "models/model_factory.h"
+#include "timeline/timeline.h"
 
 #include <algorithm>
 
@@ -28,6 +29,10 @@ void known_model(const std::string& name, const std::string& value) {
   } catch (const UserError& e) {
     throw UserError("--" + name + ": " + e.what());
   }
+}
+
+void valid_step_window(const std::string& name, const std::string& value) {
+  parse_step_window(name, value);  // throws on anything but FIRST:END
 }
 
 }  // namespace tutorial

@@ -94,5 +94,7 @@ Requirement<std::function<bool(const std::string&)>> one_of(std::vector<std::str
 void known_dataset(const std::string& name, const std::string& value);
 // A model name models/model_factory.h knows: "--model: unknown model ...".
 void known_model(const std::string& name, const std::string& value);
+// --trace-steps: FIRST:END (timeline/timeline.h).
+void valid_step_window(const std::string& name, const std::string& value);
 
 }  // namespace tutorial

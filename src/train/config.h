@@ -45,6 +45,10 @@ struct TrainConfig {
   std::string backend = "auto";       // auto | nccl | gloo
   int64_t dist_timeout = 600;         // seconds to wait for other ranks
   bool sync_bn = false;               // BatchNorm statistics over all ranks' samples
+  double bucket_cap_mb = 25.0;        // gradients all-reduced together: MB per bucket
+  double first_bucket_cap_mb = 1.0;   // the first bucket's: small, so communication starts early
+  std::string trace;                  // FILE: each rank's timeline, FILE.rankR.json; empty: none
+  std::string trace_steps = "10:15";  // the steps traced, FIRST:END counted from 0
   // Stage 4: the program starts its own ranks (torch.multiprocessing.spawn)
   int64_t nodes = 1;
   int64_t nproc_per_node = 1;         // worker processes on this node (one per GPU)

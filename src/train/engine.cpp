@@ -88,6 +88,7 @@ torch::Tensor Trainer::forward_backward(const torch::Tensor& images, const torch
   // Compute prediction error
   torch::Tensor loss;
   {
+    Timeline::Span forward(eager_timeline(), kComputeLane, "forward");
     AutocastScope autocast(options_.fast_path.amp, device_, autocast_dtype(options_.fast_path));
     auto pred = forward_(images);
     loss = torch::nn::functional::cross_entropy(
@@ -98,6 +99,7 @@ torch::Tensor Trainer::forward_backward(const torch::Tensor& images, const torch
   if (weight != 1.0) loss = loss * weight;
 
   // Backpropagation
+  Timeline::Span backward(eager_timeline(), kComputeLane, "backward");
   (scaler_ ? scaler_->scale(loss) : loss).backward();
   return loss.detach();
 }
@@ -121,6 +123,7 @@ torch::Tensor Trainer::train_step(const torch::Tensor& images, const torch::Tens
                                        static_cast<double>(label_parts[i].size(0)) / batch);
     loss = loss.defined() ? loss + part : part;
   }
+  Timeline::Span step(eager_timeline(), kComputeLane, "optimizer step");
   if (scaler_) {
     scaler_->step(optimizer_);  // unscales; skips the step on inf/NaN gradients
   } else {
@@ -140,14 +143,21 @@ TrainEpochResult Trainer::train_epoch(BatchLoader& loader) {
   if (loader.position() == 0) resumed_epoch_loss_sum_ = 0;  // only a resumed epoch has one
   const int64_t skipped_before = scaler_ ? scaler_->skipped_steps() : 0;
   for (int64_t batch_index = loader.position(); !reached_max_steps(); ++batch_index) {
+    if (timeline_) timeline_->begin_step(step_);
+    Timeline::Span loading(timeline_, kDataLane, "load batch", "data");
     auto batch = loader.next();
-    if (!batch) break;
+    if (!batch) {
+      loading.cancel();
+      break;
+    }
     augment_generator_.set_current_seed(step_seed(options_.seed, step_));
     auto images = in_model_layout(train_transform_(batch->images, augment_generator_),
                                   options_.fast_path);
+    loading.end();
     schedule_.apply(optimizer_, step_);
     torch::Tensor loss;
     if (graphed_step_) {
+      Timeline::Span replay(timeline_, kComputeLane, "CUDA graph replay");
       if (foreach_sgd_) foreach_sgd_->load_lr_to_device();
       const double baked_lr = foreach_sgd_ ? 0.0 : schedule_.lr_at(step_);
       loss = graphed_step_->run(images, batch->labels, baked_lr);

@@ -14,6 +14,7 @@
 #include "train/graphed_step.h"
 #include "train/lr_schedule.h"
 #include "train/optimizer.h"
+#include "timeline/timeline.h"
 
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
@@ -100,6 +101,9 @@ class Trainer {
   void set_step_hook(StepHook hook) { step_hook_ = std::move(hook); }
   // Under DDP: how to switch its all-reduce off for all but a step's last micro-batch.
   void set_gradient_sync(GradientSyncFn sync) { gradient_sync_ = std::move(sync); }
+  // --trace: each step begins `timeline`'s step, and records its batch
+  // loading, forward, backward and optimizer step while it records. Null: none.
+  void set_timeline(Timeline* timeline) { timeline_ = timeline; }
   // Where training stands with `loader` once its epoch was evaluated and
   // recorded: its epoch and next batch (the next epoch's start after its
   // last batch), this trainer's step and, mid-epoch, the epoch's loss sum.
@@ -122,6 +126,10 @@ class Trainer {
   torch::Tensor forward_backward(const torch::Tensor& images, const torch::Tensor& labels,
                                  double weight);
 
+  // The timeline for spans inside a step: none while a CUDA graph captures
+  // the step (no device synchronization may happen there).
+  Timeline* eager_timeline() const { return graphed_step_ ? nullptr : timeline_; }
+
   torch::nn::Module& model_;
   ForwardFn forward_;
   torch::optim::Optimizer& optimizer_;
@@ -134,6 +142,7 @@ class Trainer {
   ForeachSgd* foreach_sgd_ = nullptr;  // with a graph: the optimizer, if its rate can live on the device
   StepHook step_hook_;
   GradientSyncFn gradient_sync_;
+  Timeline* timeline_ = nullptr;
   std::unique_ptr<GradScaler> scaler_;  // --amp-dtype fp16
   ProgressBar progress_;
   int64_t step_ = 0;

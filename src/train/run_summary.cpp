@@ -4,6 +4,7 @@
 #include "core/cpu_features.h"
 #include "core/device.h"
 #include "models/model_factory.h"
+#include "timeline/timeline.h"
 #include "train/fast_path.h"
 #include "train/graphed_step.h"
 
@@ -64,6 +65,17 @@ ConfigRows describe_run(const TrainConfig& c, const TrainingData& data,
   }
   if (c.label_smoothing > 0) {
     rows.insert(rows.end() - 4, {"label smoothing", strprintf("%g", c.label_smoothing)});
+  }
+  if (c.bucket_cap_mb != TrainConfig().bucket_cap_mb ||
+      c.first_bucket_cap_mb != TrainConfig().first_bucket_cap_mb) {
+    rows.push_back({"DDP buckets", strprintf("%g MB, the first %g MB", c.bucket_cap_mb,
+                                                          c.first_bucket_cap_mb)});
+  }
+  if (!c.trace.empty()) {
+    const StepWindow window = parse_step_window("trace-steps", c.trace_steps);
+    rows.push_back({"trace", strprintf("steps %lld to %lld, to %s and one file per rank", static_cast<long long>(window.first),
+                                       static_cast<long long>(window.end - 1),
+                                       rank_trace_path(c.trace, 0).c_str())});
   }
   return rows;
 }

@@ -60,6 +60,35 @@ TEST(Stage3, TwoRanksStartedByTheShellLauncher) {
   EXPECT_EQ(r.err, "") << "ranks that end at different times say nothing (no Broken pipe)";
 }
 
+// --trace records, and changes nothing: the traced run saves the same bytes.
+TEST(Stage3, ATracedRunSavesTheSameModelAsAnUntracedOneAndATimelinePerRank) {
+  TUTORIAL_SKIP_WITHOUT_GLOO();
+  TempDir dir;
+  write_idx_dataset(dir.path() / "data", 256, 64);
+  auto run_stage3 = [&](const std::string& out, const std::string& extra) {
+    return run_command(std::string(kClearLauncherVariables) + "'" + kLaunchLocalPath +
+                           "' --nproc-per-node 2 --master-port " +
+                           std::to_string(tutorial::find_free_port()) + " '" + kStage3Path +
+                           "' --device cpu --data-dir " + dir / "data" +
+                           " --max-steps 4 --dist-timeout 60 --first-bucket-cap-mb 0.1 --output-dir " +
+                           dir / out + extra,
+                       dir);
+  };
+  const auto plain = run_stage3("plain", "");
+  ASSERT_EQ(plain.exit_code, 0) << plain.out << plain.err;
+  const auto traced = run_stage3("traced", " --trace " + dir / "trace/run.json" + " --trace-steps 1:3");
+  ASSERT_EQ(traced.exit_code, 0) << traced.out << traced.err;
+  EXPECT_NE(traced.out.find("| trace          | steps 1 to 2, to " + dir / "trace/run.rank0.json"),
+            std::string::npos) << traced.out;
+  EXPECT_NE(traced.out.find("Timeline of steps 1 to 2 written to " + dir / "trace/run.rank0.json"),
+            std::string::npos) << traced.out;
+  for (const char* rank_file : {"trace/run.rank0.json", "trace/run.rank1.json"}) {
+    const std::string text = read_text(dir.path() / rank_file);
+    EXPECT_NE(text.find("\"name\": \"all-reduce\""), std::string::npos) << rank_file;
+  }
+  EXPECT_EQ(read_text(dir.path() / "plain/model.pth"), read_text(dir.path() / "traced/model.pth"));
+}
+
 TEST(Stage3, TwoRanksStartedByTorchrun) {
   TUTORIAL_SKIP_WITHOUT_GLOO();
   if (!fs::exists("/usr/bin/torchrun")) GTEST_SKIP() << "no /usr/bin/torchrun (python3-torch)";
