@@ -17,7 +17,10 @@ CPU) it runs, alternating C++ and Python in each round:
      size 1 and at world size 2 (two ranks sharing a CPU with Gloo, or two GPUs
      with NCCL; left out with one GPU), with the wrapper's cost per step at
      world size 1 in microseconds and as % of the plain step;
-  4. the data pipeline alone (batches/s with augmentation), C++ and Python.
+  4. the data pipeline alone (batches/s with augmentation), C++ and Python;
+  5. the gradient all-reduce hidden under backward (2 ranks, Gloo, CPU only):
+     stage 3's --trace measured by scripts/plot_timeline.py against PyTorch's
+     own reducer timer (tutorial_job.py --ddp --ddp-timing).
 Each figure is the median of --repeats runs (section 3: of --ddp-repeats
 interleaved rounds, at least 5 by default); each ratio compares figures of
 this same invocation. Writes OUT/benchmarks.md and OUT/benchmarks.json and
@@ -33,6 +36,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import importlib.util
 import tempfile
 
 import torch
@@ -81,6 +85,22 @@ def metrics(output_dir):
 
 def median(values):
     return statistics.median(values) if values else float("nan")
+
+
+def plot_timeline():
+    """scripts/plot_timeline.py as a module (read_run, overlap)."""
+    spec = importlib.util.spec_from_file_location(
+        "plot_timeline", os.path.join(ROOT, "scripts", "plot_timeline.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def launcher_env():
+    """The environment without a rendezvous of the shell this runs in."""
+    return {k: v for k, v in os.environ.items()
+            if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK")
+            and not k.startswith(("MASTER_", "TORCHELASTIC_"))}
 
 
 class Harness:
@@ -205,10 +225,7 @@ class Harness:
         common = ["--data-dir", self.args.data_dir, "--epochs", "1", "--device", self.device]
         # Two ranks need two GPUs; on a CPU they share its cores.
         world_sizes = [1, 2] if not self.cuda or torch.cuda.device_count() >= 2 else [1]
-        # The launchers must not find a rendezvous of the shell this runs in.
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK")
-               and not k.startswith(("MASTER_", "TORCHELASTIC_"))}
+        env = launcher_env()  # the launchers must not find this shell's rendezvous
 
         def threads(ranks):  # stage 3's own default: the cores over the ranks on a machine
             return ["--threads", str(max(1, self.args.threads // ranks))]
@@ -323,6 +340,106 @@ class Harness:
             "rows": [[r["variant"], f"{r['batches_per_s']:.0f}"] for r in rows],
             "data": rows})
 
+    # ---------------------------------------------------------------- 5
+    def overlap(self):
+        """How much of the gradient all-reduce backward hides, at world size 2 on the CPU:
+        stage 3's --trace measured by plot_timeline.py, against PyTorch's reducer timer."""
+        title = ("5. The gradient all-reduce hidden under backward (tutorial's job, 2 ranks, "
+                 "Gloo, CPU)")
+        columns = ["program", "buckets", "backward compute per step (ms)",
+                   "communication per step (ms)", "hidden under backward",
+                   "exposed per step (ms)"]
+        if self.cuda:
+            self.sections.append({
+                "title": title, "columns": columns, "rows": [], "data": [],
+                "note": "Left out on CUDA: it runs 2 ranks on the CPU with Gloo, and one GPU "
+                        "cannot hold two NCCL ranks; run it with --cpu."})
+            return
+        measured = self.args.steps or 50
+        steps = 10 + measured  # 10 steps of warm-up, then the measured ones
+        stage3 = self.exe("examples/stage3_ddp_launched")
+        launch = os.path.join(ROOT, "scripts", "launch_local.sh")
+        job = os.path.join(HERE, "tutorial_job.py")
+        common = ["--data-dir", self.args.data_dir, "--epochs", "1", "--device", "cpu",
+                  "--threads", str(max(1, self.args.threads // 2)), "--max-steps", str(steps)]
+        env = launcher_env()
+        timeline = plot_timeline()
+
+        def cpp(out):
+            trace = os.path.join(out, "trace.json")
+            log = run([launch, "--nproc-per-node", "2", "--master-port", str(free_port()), stage3,
+                       *common, "--output-dir", out, "--trace", trace,
+                       "--trace-steps", f"10:{steps}"], env=env)
+            libtorch = re.search(r"\| LibTorch\s*\| (\S+)", log)
+            if libtorch:
+                self.libtorch = libtorch.group(1)
+            try:
+                read = timeline.read_run(trace)
+            except timeline.TraceError as e:
+                sys.exit(f"run_benchmarks.py: {e}")
+            figures = timeline.overlap(read)
+            sizes = [str(b) for b in read["bucket_bytes"] if b is not None]
+            return {"buckets": ", ".join(sizes),
+                    "backward_compute_ms": figures["backward_compute_ms_per_step"],
+                    "comm_ms": figures["comm_ms_per_step"],
+                    "overlap_share": figures["overlap_share"],
+                    "exposed_ms": figures["exposed_ms_per_step"]}
+
+        def python(out):
+            result = last_json(run([self.python, "-m", "torch.distributed.run",
+                                    "--nproc_per_node", "2", "--master_port", str(free_port()),
+                                    "--redirects", "1", "--tee", "1", "--log_dir", out,
+                                    job, "--ddp", "--ddp-timing", *common], env=env))
+            return {"buckets": result["ddp_bucket_sizes"],
+                    "backward_compute_ms": result["ddp_backward_compute_ms"],
+                    "comm_ms": result["ddp_backward_comm_ms"],
+                    "overlap_share": result["ddp_overlap_share"],
+                    "exposed_ms": result["ddp_exposed_ms"]}
+
+        variants = [("C++ stage3_ddp_launched (launch_local.sh)", cpp),
+                    ("Python tutorial_job.py --ddp (torchrun)", python)]
+        runs = [[] for _ in variants]
+        for round_index in range(self.args.repeats):
+            for index, (_, measure) in enumerate(variants):
+                out = os.path.join(self.work, f"overlap-{index}-{round_index}")
+                runs[index].append(measure(out))
+        rows = []
+        for (program, _), results in zip(variants, runs):
+            row = {"program": program, "bucket_bytes": results[-1]["buckets"], "runs": results}
+            for key in ("backward_compute_ms", "comm_ms", "overlap_share", "exposed_ms"):
+                values = [r[key] for r in results if r[key] is not None]
+                row[key] = median(values)
+            rows.append(row)
+
+        def buckets(text):
+            sizes = [float(b) / 1e6 for b in text.split(",") if b.strip()]
+            return f"{len(sizes)}: " + " + ".join(f"{b:.2f}" for b in sizes) + " MB"
+
+        note = (f"Medians of {self.args.repeats} interleaved rounds; --threads "
+                f"{max(1, self.args.threads // 2)} per rank, batch 32 per rank, "
+                f"{steps} steps (--max-steps; set by 10 + --steps, default 50). By PyTorch "
+                "DDP's reducer timer, per step: communication runs from the first bucket's "
+                "all-reduce launch to the end of the final wait for every bucket; hidden = "
+                "backward's end (every gradient computed) minus that first launch, at most "
+                "the communication, as a share of it (sum over sum); exposed = communication "
+                "- hidden (C++: the wait's end minus backward's end, the same whenever the "
+                "first launch precedes backward's end); backward compute = the last "
+                "backward's start to its every gradient computed. C++ measures steps 10 to "
+                f"{steps - 1} of both ranks from its --trace files (scripts/plot_timeline.py); "
+                "PyTorch averages on rank 0 the iterations its timer sampled, every one from "
+                "the first (--ddp-timing sets the sample rate to 1; by default the first 10 "
+                "and then 1 in 100). Both with the default buckets (25 MB, the first 1 MB); "
+                "PyTorch rebuilds its buckets after the first iteration in the order the "
+                "gradients became ready (its rebuilt sizes shown), while ours keep reverse "
+                "registration order.")
+        self.sections.append({
+            "title": title, "columns": columns,
+            "rows": [[r["program"], buckets(r["bucket_bytes"]),
+                      f"{r['backward_compute_ms']:.2f}", f"{r['comm_ms']:.2f}",
+                      f"{100 * r['overlap_share']:.0f}%",
+                      f"{r['exposed_ms']:.2f}"] for r in rows],
+            "note": note, "data": rows})
+
     # ---------------------------------------------------------------- report
     def machine(self):
         cpu = platform.processor()
@@ -354,12 +471,13 @@ class Harness:
                     if "ddp_repeats" in machine else "runs, ")
                  + "ratios from this same invocation.", ""]
         for section in self.sections:
-            lines += [f"### {section['title']}", "",
-                      "| " + " | ".join(section["columns"]) + " |",
-                      "|" + "---|" * len(section["columns"])]
-            lines += ["| " + " | ".join(row) + " |" for row in section["rows"]]
+            lines += [f"### {section['title']}", ""]
+            if section["rows"]:
+                lines += ["| " + " | ".join(section["columns"]) + " |",
+                          "|" + "---|" * len(section["columns"])]
+                lines += ["| " + " | ".join(row) + " |" for row in section["rows"]]
             if section.get("note"):
-                lines += ["", section["note"]]
+                lines += ["", section["note"]] if section["rows"] else [section["note"]]
             lines.append("")
         markdown = "\n".join(lines)
         os.makedirs(self.args.out, exist_ok=True)
@@ -380,7 +498,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="1 epoch of the tutorial's job")
     parser.add_argument("--steps", type=int, default=0,
                         help="timed steps for sections 2 and 4 (default: 100 on CUDA; "
-                             "10 and 50 on a CPU)")
+                             "10 and 50 on a CPU), and measured steps of section 5 after "
+                             "its 10 warm-up steps (default 50)")
     parser.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
     parser.add_argument("--cpu", action="store_true", help="benchmark the CPU even with a GPU")
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
@@ -388,15 +507,16 @@ def main():
     parser.add_argument("--ddp-repeats", type=int, default=0,
                         help="interleaved rounds of section 3 (default: the larger of 5 "
                              "and --repeats)")
-    parser.add_argument("--only", default="1234", help="sections to run, e.g. 24")
+    parser.add_argument("--only", default="12345", help="sections to run, e.g. 24")
     args = parser.parse_args()
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     if args.ddp_repeats < 0:
         parser.error("--ddp-repeats must be at least 1 (0: the larger of 5 and --repeats)")
     harness = Harness(args)
-    for number, section in zip("1234", (harness.tutorial_job, harness.throughput,
-                                        harness.ddp_overhead, harness.pipeline)):
+    for number, section in zip("12345", (harness.tutorial_job, harness.throughput,
+                                         harness.ddp_overhead, harness.pipeline,
+                                         harness.overlap)):
         if number in args.only:
             start = datetime.datetime.now()
             print(f"run_benchmarks.py: section {number} ...", file=sys.stderr, flush=True)

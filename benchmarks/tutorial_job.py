@@ -20,6 +20,13 @@ prints; the test accuracy is that of the whole test set, summed over ranks.
 (Debian's torch 1.13 on Python 3.11 needs torchrun's --redirects 1 --tee 1; rank 0's
 lines then start with "[default0]:".)
 
+With --ddp --ddp-timing PyTorch's reducer times every iteration
+(_set_ddp_runtime_logging_sample_rate(1); by default only the first 10 and then
+one in 100) and rank 0's JSON line adds its averages from _get_ddp_logging_data():
+backward compute, backward communication (first bucket's launch to the end of
+the final wait), their overlap, the share hidden and the exposed rest, in ms,
+and its bucket sizes.
+
 samples_per_second is measured as stage 1 and 3 measure it (Trainer::train_epoch):
 the samples rank 0 trained in the last epoch over the time of its training loop
 alone (evaluation, start-up and data preparation left out), times the world size.
@@ -130,6 +137,19 @@ def test(dataloader, model, loss_fn, device, distributed=False):
     return correct, test_loss
 
 
+def ddp_timing(model):
+    """PyTorch's reducer's averages over the iterations it timed (nanoseconds, as ms)."""
+    data = model._get_ddp_logging_data()
+    compute = data.get("avg_backward_compute_time", 0) / 1e6
+    comm = data.get("avg_backward_comm_time", 0) / 1e6
+    overlap = data.get("avg_backward_compute_comm_overlap_time", 0) / 1e6
+    return {"ddp_backward_compute_ms": round(compute, 4), "ddp_backward_comm_ms": round(comm, 4),
+            "ddp_overlap_ms": round(overlap, 4),
+            "ddp_overlap_share": round(overlap / comm, 4) if comm > 0 else None,
+            "ddp_exposed_ms": round(comm - overlap, 4),
+            "ddp_bucket_sizes": data.get("rebuilt_bucket_sizes") or data.get("bucket_sizes", "")}
+
+
 def launch_env(parser):
     """Rank, world size, local rank and local world size from torchrun's environment."""
     missing = [name for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR",
@@ -158,7 +178,12 @@ def main():
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--ddp", action="store_true",
                         help="one rank of DistributedDataParallel, started by torchrun")
+    parser.add_argument("--ddp-timing", action="store_true",
+                        help="with --ddp: PyTorch's reducer times every iteration; the "
+                             "result adds its backward compute, communication and overlap")
     args = parser.parse_args()
+    if args.ddp_timing and not args.ddp:
+        parser.error("--ddp-timing needs --ddp")
 
     start = time.perf_counter()
     rank, world_size, local_rank, local_world_size = 0, 1, 0, 1
@@ -197,6 +222,8 @@ def main():
                 f"batch per rank {batch_size}")
             model = DistributedDataParallel(
                 model, device_ids=[local_rank] if torch.device(device).type == "cuda" else None)
+            if args.ddp_timing:
+                model._set_ddp_runtime_logging_sample_rate(1)  # time every iteration
         loss_fn = nn.CrossEntropyLoss()
         optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
         steps, accuracy, test_loss, samples, train_seconds = 0, 0.0, 0.0, 0, 0.0
@@ -208,6 +235,7 @@ def main():
                                                   device, args.max_steps, steps, world_size)
             accuracy, test_loss = test(test_dataloader, model, loss_fn, device, args.ddp)
         log("Done!")
+        timing = ddp_timing(model) if args.ddp_timing else {}
     finally:
         shutil.rmtree(root)
         if args.ddp and dist.is_initialized():
@@ -221,7 +249,7 @@ def main():
               if train_seconds > 0 else 0.0}
     if args.ddp:
         result.update({"ddp": True, "world_size": world_size, "backend": backend,
-                       "batch_per_rank": batch_size})
+                       "batch_per_rank": batch_size, **timing})
     log(json.dumps(result))
 
 
