@@ -117,6 +117,11 @@ if ((built)); then
     # --sync-bn on the one GPU there is (NCCL, world size 1: two NCCL ranks need two GPUs).
     step stage4_sync_bn 120 "$build/examples/stage4_ddp_spawned" --nproc-per-node 1 "${job[@]}" \
       --model resnet20 --sync-bn --output-dir "$out/stage4_sync_bn"
+    # Issue #19: --trace on a GPU (the device synchronized at span ends inside
+    # the window); the timeline comes back in $out for scripts/plot_timeline.py.
+    step stage4_trace 120 "$build/examples/stage4_ddp_spawned" --nproc-per-node 1 "${job[@]}" \
+      --model resnet20 --trace "$out/stage4_trace/trace.json" --trace-steps 100:104 \
+      --output-dir "$out/stage4_trace"
   fi
   # Where a step of stage 1 spends its GPU time, kernel by kernel (nsys's
   # summary tables in stage1_profile.log), where Nsight Systems is installed.

@@ -2,6 +2,7 @@
 
 #include "core/console.h"
 #include "distributed/bucket_assignment.h"
+#include "distributed/completion_poller.h"
 #include "timeline/timeline.h"
 
 #include <ATen/ScalarOps.h>
@@ -10,10 +11,8 @@
 #include <torch/csrc/autograd/function_hook.h>
 #include <torch/csrc/autograd/variable.h>
 
-#include <condition_variable>
 #include <map>
 #include <mutex>
-#include <thread>
 
 namespace tutorial {
 namespace {
@@ -50,58 +49,6 @@ torch::Tensor bucket_slice(const torch::Tensor& buffer, int64_t offset, const to
   slice.set_(buffer.storage(), buffer.storage_offset() + offset, param.sizes(), strides);
   return slice;
 }
-
-// Records when collectives on a GPU complete, by asking each one's CUDA events
-// (Work::isCompleted) every 20 microseconds on a thread of its own; it runs
-// only while a timeline records a CUDA run's buckets.
-class CompletionPoller {
- public:
-  CompletionPoller() : thread_([this] { run(); }) {}
-  ~CompletionPoller() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_one();
-    thread_.join();
-  }
-  void watch(c10::intrusive_ptr<c10d::Work> work, std::function<void()> on_completion) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      watched_.push_back({std::move(work), std::move(on_completion)});
-    }
-    wake_.notify_one();
-  }
-
- private:
-  struct Watched {
-    c10::intrusive_ptr<c10d::Work> work;
-    std::function<void()> on_completion;
-  };
-  void run() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    while (true) {
-      wake_.wait(lock, [this] { return stop_ || !watched_.empty(); });
-      if (stop_) return;
-      for (auto it = watched_.begin(); it != watched_.end();) {
-        if (it->work->isCompleted()) {
-          it->on_completion();
-          it = watched_.erase(it);
-        } else {
-          ++it;
-        }
-      }
-      lock.unlock();
-      std::this_thread::sleep_for(std::chrono::microseconds(20));
-      lock.lock();
-    }
-  }
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stop_ = false;
-  std::vector<Watched> watched_;
-  std::thread thread_;  // last: starts once the members it uses exist
-};
 
 }  // namespace
 

@@ -2,7 +2,11 @@
 // small buckets trained through the Trainer writes, per rank, trace-event
 // JSON with every span of every step in the window, bucket spans in order
 // (ready <= launched <= completed), buckets launched while backward still
-// computes, and the end-of-backward wait inside backward.
+// computes, and the end-of-backward wait inside backward. On the CPU Gloo
+// times the buckets' completion; with CUDA tensors (both ranks on GPU 0,
+// still over Gloo: NCCL cannot put two ranks on one GPU) the CompletionPoller
+// does, as it does for NCCL.
+#include "distributed/completion_poller.h"
 #include "distributed/distributed_data_parallel.h"
 #include "json_value.h"
 #include "models/model_factory.h"
@@ -14,7 +18,9 @@
 #include "train/optimizer.h"
 
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 
+#include <atomic>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -37,9 +43,7 @@ struct StepEvents {
   std::map<int, const JsonValue*> all_reduce, ready;
 };
 
-}  // namespace
-
-TEST(DdpTimeline, TwoRanksWriteEverySpanOfTheWindowWithBucketsLaunchedDuringBackward) {
+void expect_a_two_rank_timeline(torch::Device device) {
   TempDir dir;
   constexpr int64_t kWorld = 2;
   const StepWindow window{1, 3};
@@ -52,6 +56,7 @@ TEST(DdpTimeline, TwoRanksWriteEverySpanOfTheWindowWithBucketsLaunchedDuringBack
   for (int64_t r = 0; r < kWorld; ++r) {
     torch::manual_seed(0);
     models.push_back(make_model("resnet20", {1, 8, 8}, 4));
+    models.back()->to(device);
   }
   std::vector<int64_t> buckets(kWorld);
   run_ranks(kWorld, [&](int64_t rank, ProcessGroup& group) {
@@ -62,7 +67,8 @@ TEST(DdpTimeline, TwoRanksWriteEverySpanOfTheWindowWithBucketsLaunchedDuringBack
     ddp.set_timeline(&timeline);
     buckets[static_cast<size_t>(rank)] = ddp.num_buckets();
     BatchLoader loader(data, ShardedSampler(data.size(), SamplerOptions().seed(1).shard(rank, kWorld)),
-                       LoaderOptions(16));
+                       LoaderOptions(16).device(device));
+    if (device.is_cuda()) timeline.synchronize_spans_with([] { torch::cuda::synchronize(); });
     TrainConfig config;
     auto sgd = make_sgd(model->parameters(), config);
     TrainerOptions options;
@@ -144,4 +150,48 @@ TEST(DdpTimeline, TwoRanksWriteEverySpanOfTheWindowWithBucketsLaunchedDuringBack
       EXPECT_LT((*s.all_reduce.begin()->second)["ts"].number, wait["ts"].number);
     }
   }
+}
+
+}  // namespace
+
+TEST(DdpTimeline, TwoRanksWriteEverySpanOfTheWindowWithBucketsLaunchedDuringBackward) {
+  expect_a_two_rank_timeline(torch::kCPU);
+}
+
+TEST(DdpTimelineCuda, TwoRanksOnOneGpuOverGlooRecordWhenEachBucketCompletes) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  expect_a_two_rank_timeline(torch::Device(torch::kCUDA, 0));
+}
+
+// The poller calls a work's function only once the work is done: rank 0's
+// all-reduce cannot complete before rank 1, 200 ms late, has launched its own.
+TEST(CompletionPoller, CallsItsFunctionOnceTheCollectiveHasCompleted) {
+  using Clock = std::chrono::steady_clock;
+  std::atomic<int64_t> rank1_launch{0}, rank0_completion{0};
+  run_ranks(2, [&](int64_t rank, ProcessGroup& group) {
+    auto since_epoch = [] { return Clock::now().time_since_epoch().count(); };
+    std::vector<torch::Tensor> tensors{torch::ones({1000})};
+    if (rank == 1) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      rank1_launch = since_epoch();
+    }
+    auto work = group.collectives().allreduce(tensors);
+    if (rank == 0) {
+      std::atomic<bool> called{false};
+      CompletionPoller poller;
+      poller.watch(work, [&] {
+        rank0_completion = since_epoch();
+        called = true;
+      });
+      work->wait();
+      const auto deadline = Clock::now() + std::chrono::seconds(10);
+      while (!called && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      EXPECT_TRUE(called);
+    } else {
+      work->wait();
+    }
+    EXPECT_EQ(tensors[0][0].item<float>(), 2.0f);
+  });
+  EXPECT_GT(rank1_launch.load(), 0);
+  EXPECT_GE(rank0_completion.load(), rank1_launch.load());
 }

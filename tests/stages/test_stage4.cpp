@@ -21,9 +21,15 @@ TEST(Stage4, TwoSpawnedWorkersTrainAndSave) {
   write_idx_dataset(dir.path() / "data", 256, 64);
   const auto r = run(kStage4Path,
                      "--nproc-per-node 2 --device cpu --max-steps 4 --log-interval 1 --data-dir " +
-                         dir / "data" + " --output-dir " + dir / "out",
+                         dir / "data" + " --output-dir " + dir / "out" + " --trace " +
+                         dir / "trace.json" + " --trace-steps 1:3",
                      dir);
   expect_a_finished_two_rank_run(r, dir, "spawned");
+  // --trace: each worker writes its own timeline, with its buckets' all-reduces.
+  for (const char* rank_file : {"trace.rank0.json", "trace.rank1.json"}) {
+    const std::string text = read_text(dir.path() / rank_file);
+    EXPECT_NE(text.find("\"name\": \"all-reduce\""), std::string::npos) << rank_file;
+  }
 }
 
 TEST(Stage4, SyncBatchNormTrainsAResNetAsStage1OnTheWholeBatchAndPythonLoadsIt) {
