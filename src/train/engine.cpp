@@ -143,7 +143,10 @@ TrainEpochResult Trainer::train_epoch(BatchLoader& loader) {
   if (loader.position() == 0) resumed_epoch_loss_sum_ = 0;  // only a resumed epoch has one
   const int64_t skipped_before = scaler_ ? scaler_->skipped_steps() : 0;
   for (int64_t batch_index = loader.position(); !reached_max_steps(); ++batch_index) {
-    if (timeline_) timeline_->begin_step(step_);
+    if (timeline_) {
+      if (step_ == timeline_->window().end) progress_.clear();  // its "written to" line comes
+      timeline_->begin_step(step_);
+    }
     Timeline::Span loading(timeline_, kDataLane, "load batch", "data");
     auto batch = loader.next();
     if (!batch) {

@@ -21,21 +21,12 @@
 #include <torch/cuda.h>
 
 #include <atomic>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 using namespace tutorial;
 using namespace tutorial::testdata;
 
 namespace {
-
-JsonValue read_json(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_json(text.str());
-}
 
 // One step's events of one rank, by name (bucket spans by bucket).
 struct StepEvents {
@@ -85,7 +76,7 @@ void expect_a_two_rank_timeline(torch::Device device) {
 
   for (int64_t rank = 0; rank < kWorld; ++rank) {
     SCOPED_TRACE("rank " + std::to_string(rank));
-    const JsonValue trace = read_json(dir / ("trace.rank" + std::to_string(rank) + ".json"));
+    const JsonValue trace = read_json_file(dir / ("trace.rank" + std::to_string(rank) + ".json"));
     EXPECT_EQ(trace["otherData"]["rank"].number, rank);
     EXPECT_EQ(trace["otherData"]["world_size"].number, kWorld);
     EXPECT_EQ(trace["otherData"]["backend"].text, "gloo");

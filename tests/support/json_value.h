@@ -4,8 +4,9 @@
 #pragma once
 
 #include <cstdlib>
+#include <fstream>
 #include <map>
-#include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -157,6 +158,14 @@ class Reader {
 
 inline JsonValue parse_json(const std::string& text) {
   return json_detail::Reader(text).document();
+}
+
+// The JSON value in the file at `path` (an unreadable file reads as empty: invalid).
+inline JsonValue read_json_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_json(text.str());
 }
 
 }  // namespace tutorial::testdata

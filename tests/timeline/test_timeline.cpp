@@ -8,22 +8,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 using namespace tutorial;
 using namespace tutorial::testdata;
-
-namespace {
-
-JsonValue read_json(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_json(text.str());
-}
-
-}  // namespace
 
 TEST(StepWindow, ReadsFirstColonEndAndRefusesAnythingElseNamingTheOption) {
   const StepWindow w = parse_step_window("trace-steps", "10:15");
@@ -68,7 +55,7 @@ TEST(Timeline, RecordsOnlyTheWindowsStepsAndWritesWhenItCloses) {
   EXPECT_FALSE(timeline.recording());
   ASSERT_TRUE(std::filesystem::exists(path));
 
-  const JsonValue trace = read_json(path);
+  const JsonValue trace = read_json_file(path);
   EXPECT_EQ(trace["displayTimeUnit"].text, "ms");
   EXPECT_EQ(trace["otherData"]["rank"].number, 1);
   EXPECT_EQ(trace["otherData"]["world_size"].number, 2);
@@ -106,7 +93,7 @@ TEST(Timeline, ARunThatEndsInsideTheWindowKeepsWhatItRecordedAndOneThatNeverReac
       Timeline::Span span(&timeline, kDataLane, "load batch", "data");
     }
   }
-  const JsonValue trace = read_json(dir / "short.json");
+  const JsonValue trace = read_json_file(dir / "short.json");
   int loads = 0;
   for (const auto& e : trace["traceEvents"].items) loads += e["name"].text == "load batch";
   EXPECT_EQ(loads, 2);
