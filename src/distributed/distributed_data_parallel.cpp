@@ -209,8 +209,8 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
 
   void launch_ready_buckets() {
     while (next_bucket < buckets.size() && buckets[next_bucket].pending == 0) {
-      std::vector<torch::Tensor> tensors{buckets[next_bucket].buffer};
       auto& bucket = buckets[next_bucket];
+      std::vector<torch::Tensor> tensors{bucket.buffer};
       bucket.work = group.collectives().allreduce(tensors);
       if (tracing()) trace_all_reduce(next_bucket);
       ++next_bucket;
@@ -246,7 +246,8 @@ struct DistributedDataParallel::Reducer : std::enable_shared_from_this<Reducer> 
     if (!communicates) return;
     launch_ready_buckets();
     const bool traced = tracing();
-    const auto wait_start = Timeline::Clock::now();  // every gradient is computed
+    // Every gradient is computed (the clock is read only while tracing).
+    const auto wait_start = traced ? Timeline::Clock::now() : Timeline::Clock::time_point();
     for (auto& bucket : buckets) group.wait(bucket.work, "the gradient all-reduce");
     if (traced) {
       timeline->synchronize_device();

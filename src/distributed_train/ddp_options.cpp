@@ -1,6 +1,5 @@
 #include "distributed_train/ddp_options.h"
 
-
 #include <torch/cuda.h>
 
 namespace tutorial {

@@ -6,7 +6,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 namespace tutorial {
@@ -104,6 +103,11 @@ double Timeline::timestamp(Clock::time_point t) const {
          std::chrono::duration<double, std::micro>(t - start_steady_).count();
 }
 
+std::string Timeline::event_args(int64_t step, const std::string& args) const {
+  return strprintf(R"({"step": %lld%s})", static_cast<long long>(step >= 0 ? step : this->step()),
+                   args.empty() ? "" : (", " + args).c_str());
+}
+
 void Timeline::add_event(std::string event) {
   std::lock_guard<std::mutex> lock(mutex_);
   events_.push_back(std::move(event));
@@ -114,19 +118,18 @@ void Timeline::add_span(int64_t lane, const char* name, const char* category,
                         int64_t step) {
   const double ts = timestamp(start);
   add_event(strprintf(R"({"name": "%s", "cat": "%s", "ph": "X", "pid": %lld, "tid": %lld, )"
-                      R"("ts": %.3f, "dur": %.3f, "args": {"step": %lld%s}})",
+                      R"("ts": %.3f, "dur": %.3f, "args": %s})",
                       name, category, static_cast<long long>(rank_),
                       static_cast<long long>(lane), ts, timestamp(end) - ts,
-                      static_cast<long long>(step >= 0 ? step : this->step()), args.empty() ? "" : (", " + args).c_str()));
+                      event_args(step, args).c_str()));
 }
 
 void Timeline::add_instant(int64_t lane, const char* name, Clock::time_point at,
                            const std::string& args, int64_t step) {
   add_event(strprintf(R"({"name": "%s", "ph": "i", "s": "t", "pid": %lld, "tid": %lld, )"
-                      R"("ts": %.3f, "args": {"step": %lld%s}})",
+                      R"("ts": %.3f, "args": %s})",
                       name, static_cast<long long>(rank_), static_cast<long long>(lane),
-                      timestamp(at), static_cast<long long>(step >= 0 ? step : this->step()),
-                      args.empty() ? "" : (", " + args).c_str()));
+                      timestamp(at), event_args(step, args).c_str()));
 }
 
 void Timeline::name_lane(int64_t lane, const std::string& name) {
@@ -143,11 +146,6 @@ void Timeline::name_lane(int64_t lane, const std::string& name) {
 void Timeline::describe(const std::string& key, const std::string& json_value) {
   std::lock_guard<std::mutex> lock(mutex_);
   other_data_.push_back(json_string(key) + ": " + json_value);
-}
-
-size_t Timeline::event_count() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return events_.size();
 }
 
 void Timeline::write() {

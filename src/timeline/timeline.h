@@ -97,12 +97,13 @@ class Timeline {
   double timestamp(Clock::time_point t) const;
   const std::string& path() const { return path_; }
   const StepWindow& window() const { return window_; }
-  size_t event_count() const;
   // Writes the file now (a UserError naming it if it cannot); later calls do nothing.
   void write();
 
  private:
   void add_event(std::string event);
+  // An event's "args" object: its step (-1: the current one), then `args`.
+  std::string event_args(int64_t step, const std::string& args) const;
 
   std::string path_;
   int64_t rank_, world_size_;
